@@ -1,0 +1,179 @@
+"""The embedded backend: a supervisor subprocess per event loop.
+
+The web process starts `python -m executor.supervisor` with a scrubbed
+environment and one end of a socket pair; frames go both ways over it. If the
+supervisor dies, every run in flight ends with status XX and the next run
+starts a new supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from executor import messages
+from executor.config import PROJECT_DIR, Config
+from executor.events import Event, Finished, Output, StageExited, StageStarted
+from executor.job import Job
+from executor.results import StageResult
+
+log = logging.getLogger(__name__)
+
+LOST = StageResult("XX", None, None, "The executor was lost while the program ran",
+                   0, 0, 0)
+
+
+def _event(frame: messages.Frame) -> Event:
+    header = frame.header
+    if header["type"] == "stage":
+        return StageStarted(header["stage"])
+    if header["type"] == "output":
+        return Output(header["stream"], frame.payload)
+    if header["type"] == "exit":
+        return StageExited(header["stage"], StageResult.from_wire(header["result"]))
+    return Finished()
+
+
+class LocalRun:
+    def __init__(self, connection: SupervisorConnection, job: Job) -> None:
+        self.run_id = job.run_id
+        self.connection = connection
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.last_stage = job.stages[0].name
+        self.done = False
+
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self.queue.get()
+            yield event
+            if isinstance(event, Finished):
+                return
+
+    def deliver(self, event: Event) -> None:
+        if isinstance(event, StageStarted):
+            self.last_stage = event.stage
+        self.done = self.done or isinstance(event, Finished)
+        self.queue.put_nowait(event)
+
+    def lose(self) -> None:
+        """The supervisor is gone: end this run as our own failure."""
+        if not self.done:
+            self.deliver(StageExited(self.last_stage, LOST))
+            self.deliver(Finished())
+
+    async def write_stdin(self, data: bytes) -> None:
+        await self.connection.send({"type": "stdin", "run_id": self.run_id}, data)
+
+    async def close_stdin(self) -> None:
+        await self.connection.send({"type": "close_stdin", "run_id": self.run_id})
+
+    async def send_signal(self, signum: int) -> None:
+        await self.connection.send(
+            {"type": "signal", "run_id": self.run_id, "signal": signum})
+
+    async def stop(self) -> None:
+        await self.connection.send({"type": "stop", "run_id": self.run_id})
+
+
+class SupervisorConnection:
+    """One supervisor process and the socket to it."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.runs: dict[str, LocalRun] = {}
+        self.alive = False
+        self.process: subprocess.Popen[bytes] | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "executor.supervisor",
+             "--control-fd", str(theirs.fileno()), "--parent-pid", str(os.getpid()),
+             "--cgroup", self.config.cgroup_version,
+             "--uid-base", str(self.config.sandbox_uid_base),
+             "--slots", str(self.config.max_concurrent_runs)],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/",
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                 "PYTHONPATH": str(PROJECT_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        theirs.close()
+        reader, self.writer = await asyncio.open_unix_connection(sock=ours)
+        self.alive = True
+        self.reader_task = asyncio.get_running_loop().create_task(self._read(reader))
+        log.info("supervisor started pid=%s", self.process.pid)
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        decoder = messages.Decoder()
+        try:
+            while data := await reader.read(65536):
+                for frame in decoder.feed(data):
+                    run = self.runs.get(frame.header.get("run_id", ""))
+                    if run is not None:
+                        run.deliver(_event(frame))
+                        if frame.type == "finished":
+                            del self.runs[run.run_id]
+        except (OSError, messages.FrameError) as exc:
+            log.error("supervisor connection failed: %s", exc)
+        self._lost()
+
+    def _lost(self) -> None:
+        self.alive = False
+        code = self.process.poll() if self.process else None
+        if self.runs:
+            log.error("supervisor exited (code %s) with %d runs in flight", code,
+                      len(self.runs))
+        for run in list(self.runs.values()):
+            run.lose()
+        self.runs.clear()
+
+    async def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
+        if not self.alive or self.writer is None:
+            return
+        try:
+            self.writer.write(messages.encode(header, payload))
+            await self.writer.drain()
+        except OSError as exc:
+            log.error("supervisor connection failed: %s", exc)
+            self._lost()
+
+    async def submit(self, job: Job) -> LocalRun:
+        run = LocalRun(self, job)
+        self.runs[job.run_id] = run
+        await self.send({"type": "start", "job": job.to_wire()})
+        if not self.alive:
+            run.lose()
+        return run
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.process is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.process.wait)
+
+
+class LocalBackend:
+    """Runs jobs on a supervisor subprocess of this process."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.connections: dict[asyncio.AbstractEventLoop, SupervisorConnection] = {}
+
+    async def _connection(self) -> SupervisorConnection:
+        loop = asyncio.get_running_loop()
+        connection = self.connections.get(loop)
+        if connection is None or not connection.alive:
+            connection = SupervisorConnection(self.config)
+            await connection.start()
+            self.connections[loop] = connection
+        return connection
+
+    async def submit(self, job: Job) -> LocalRun:
+        connection = await self._connection()
+        return await connection.submit(job)

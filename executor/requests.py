@@ -1,0 +1,151 @@
+"""From a Piston-shaped request to a Job: every field checked, every error
+naming the field, the value and what is allowed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+from executor.config import Config
+from executor.errors import JobError
+from executor.job import File, Job, Stage, check_file_name, new_run_id
+from executor.limits import Limits, resolve
+from executor.runtimes import Registry, Runtime
+
+MAX_FILES = 32
+MAX_ARGS = 64
+MAX_STDIN_BYTES = 1 << 20
+MAX_SOURCE_BYTES = 1 << 20
+ENCODINGS = ("utf8", "base64", "hex")
+
+# request field -> (stage, limit, unit multiplier into the Limits field)
+LIMIT_FIELDS = {
+    "compile_timeout": ("compile", "wall_time_ms"),
+    "run_timeout": ("run", "wall_time_ms"),
+    "compile_cpu_time": ("compile", "cpu_time_ms"),
+    "run_cpu_time": ("run", "cpu_time_ms"),
+    "compile_memory_limit": ("compile", "memory_bytes"),
+    "run_memory_limit": ("run", "memory_bytes"),
+}
+
+
+def _string(payload: Mapping[str, Any], name: str, default: str | None = None) -> str:
+    value = payload.get(name, default)
+    if not isinstance(value, str):
+        raise JobError(f"{name} is required as a string, got {value!r}")
+    return value
+
+
+def _decode_content(index: int, entry: Mapping[str, Any]) -> bytes:
+    content = entry.get("content")
+    encoding = entry.get("encoding", "utf8")
+    if not isinstance(content, str):
+        raise JobError(f"files[{index}].content is required as a string")
+    if encoding not in ENCODINGS:
+        raise JobError(f"files[{index}].encoding {encoding!r} is not one of {ENCODINGS}")
+    try:
+        if encoding == "base64":
+            return base64.b64decode(content, validate=True)
+        if encoding == "hex":
+            return bytes.fromhex(content)
+        return content.encode("utf-8", "surrogatepass")
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        raise JobError(f"files[{index}].content is not valid {encoding}: {exc}") from None
+
+
+def parse_files(payload: Mapping[str, Any], runtime: Runtime) -> list[File]:
+    entries = payload.get("files")
+    if not isinstance(entries, list) or not entries:
+        raise JobError("files is required as a non-empty array of {name?, content}")
+    if len(entries) > MAX_FILES:
+        raise JobError(f"files has {len(entries)} entries; at most {MAX_FILES}")
+    files, seen, total = [], set(), 0
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise JobError(f"files[{index}] must be an object with content")
+        default = runtime.source_file if index == 0 else f"file{index}.code"
+        name = entry.get("name") or default
+        if not isinstance(name, str):
+            raise JobError(f"files[{index}].name must be a string, got {name!r}")
+        name = check_file_name(name)
+        if name in seen:
+            raise JobError(f"files[{index}].name {name!r} is given twice")
+        seen.add(name)
+        content = _decode_content(index, entry)
+        total += len(content)
+        files.append(File(name, content))
+    if total > MAX_SOURCE_BYTES:
+        raise JobError(f"files total {total} bytes; at most {MAX_SOURCE_BYTES}")
+    return files
+
+
+def parse_args(payload: Mapping[str, Any]) -> list[str]:
+    args = payload.get("args", [])
+    if args is None:
+        return []
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise JobError("args must be an array of strings")
+    if len(args) > MAX_ARGS:
+        raise JobError(f"args has {len(args)} entries; at most {MAX_ARGS}")
+    if any("\0" in a for a in args):
+        raise JobError("args must not contain NUL characters")
+    return args
+
+
+def parse_stdin(payload: Mapping[str, Any]) -> bytes:
+    stdin = payload.get("stdin", "")
+    if stdin is None:
+        return b""
+    if not isinstance(stdin, str):
+        raise JobError(f"stdin must be a string, got {type(stdin).__name__}")
+    data = stdin.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_STDIN_BYTES:
+        raise JobError(f"stdin is {len(data)} bytes; at most {MAX_STDIN_BYTES}")
+    return data
+
+
+def stage_limits(payload: Mapping[str, Any], config: Config, runtime: Runtime,
+                 output_bytes: int) -> dict[str, Limits]:
+    limits = {}
+    for stage in ("compile", "run"):
+        base = config.stage_limits(stage, output_bytes).raised(**runtime.limits)
+        chosen = {}
+        for field, (field_stage, name) in LIMIT_FIELDS.items():
+            if field_stage != stage:
+                continue
+            maximum = max(config.maxima[_config_key(stage, name)], getattr(base, name))
+            chosen[name] = resolve(field, payload.get(field), getattr(base, name),
+                                   maximum)
+        limits[stage] = Limits(**{**base.to_wire(), **chosen})
+    return limits
+
+
+def _config_key(stage: str, name: str) -> str:
+    return name if name == "memory_bytes" else f"{stage}_{name}"
+
+
+def _expand(command: list[str], source: str) -> list[str]:
+    return [part.replace("{source}", source) for part in command]
+
+
+def build_job(payload: Mapping[str, Any], registry: Registry, config: Config,
+              output_bytes: int, interactive: bool = False) -> tuple[Job, Runtime]:
+    """Validate a request and resolve it against the installed runtimes."""
+    if not isinstance(payload, Mapping):
+        raise JobError("the request body must be a JSON object")
+    runtime = registry.find(_string(payload, "language"),
+                            _string(payload, "version", "*"))
+    files = parse_files(payload, runtime)
+    args, stdin = parse_args(payload), parse_stdin(payload)
+    limits = stage_limits(payload, config, runtime, output_bytes)
+    source = files[0].name
+    stages = []
+    if runtime.compile:
+        stages.append(Stage("compile", _expand(runtime.compile, source),
+                            limits["compile"]))
+    stages.append(Stage("run", _expand(runtime.run, source) + args, limits["run"]))
+    job = Job(new_run_id(), runtime.language, runtime.version or "", files, stages,
+              runtime.environment(), runtime.readonly_paths, stdin, interactive)
+    return job, runtime

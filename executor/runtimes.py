@@ -1,0 +1,167 @@
+"""The runtime registry: one declarative TOML file per language in runtimes/.
+
+A file declares the language's names, how to find its version, its source
+file, compile and run commands, environment, extra read-only paths, limit
+overrides, the Debian packages that provide it, and a hello program. Files
+are validated when loaded; an error names the file and the field. Versions
+are detected once, by running the declared command on the host.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from executor.errors import ConfigError, UnknownRuntime
+
+log = logging.getLogger(__name__)
+
+BASE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/work",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+}
+LIMIT_FIELDS = {"memory_bytes", "processes", "open_files", "file_size_bytes"}
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "language": str, "aliases": list, "editor_mode": str, "packages": list,
+    "runtime": str, "source_file": str, "version": dict, "compile": list,
+    "run": list, "env": dict, "readonly_paths": list, "limits": dict,
+    "hello": str, "starter": str,
+}
+_REQUIRED = ("language", "source_file", "version", "run", "hello")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A language as declared in its file, with its detected version."""
+
+    language: str
+    version: str | None
+    aliases: list[str]
+    source_file: str
+    run: list[str]
+    hello: str
+    path: Path
+    compile: list[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    readonly_paths: list[str] = field(default_factory=list)
+    limits: dict[str, int] = field(default_factory=dict)
+    packages: list[str] = field(default_factory=list)
+    editor_mode: str = "text"
+    runtime: str | None = None
+    starter: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.version is not None
+
+    def names(self) -> set[str]:
+        return {self.language, *self.aliases}
+
+    def environment(self) -> dict[str, str]:
+        return {**BASE_ENV, **self.env}
+
+
+def _fail(path: Path, message: str) -> ConfigError:
+    return ConfigError(f"{path.name}: {message}")
+
+
+def _check_fields(path: Path, data: dict[str, Any]) -> None:
+    for name in data:
+        if name not in _FIELDS:
+            raise _fail(path, f"unknown field {name!r}; known: {sorted(_FIELDS)}")
+        if not isinstance(data[name], _FIELDS[name]):
+            raise _fail(path, f"field {name!r} must be a {_FIELDS[name].__name__}")
+    for name in _REQUIRED:
+        if name not in data:
+            raise _fail(path, f"missing required field {name!r}")
+    for name in ("aliases", "packages", "run", "compile", "readonly_paths"):
+        if not all(isinstance(item, str) for item in data.get(name, [])):
+            raise _fail(path, f"field {name!r} must be a list of strings")
+    for name, value in data.get("limits", {}).items():
+        if name not in LIMIT_FIELDS or not isinstance(value, int) or value <= 0:
+            raise _fail(path, f"limits.{name} must be one of {sorted(LIMIT_FIELDS)} "
+                        "with a positive whole number")
+    version = data["version"]
+    if not isinstance(version.get("command"), list) or "pattern" not in version:
+        raise _fail(path, "version needs 'command' (a list) and 'pattern'")
+
+
+def detect_version(path: Path, spec: dict[str, Any]) -> str | None:
+    """Run the version command; None when the toolchain is not installed."""
+    try:
+        done = subprocess.run(spec["command"], capture_output=True, text=True,
+                              timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.info("runtime %s unavailable: %s", path.name, exc)
+        return None
+    match = re.search(spec["pattern"], done.stdout + done.stderr)
+    if match is None:
+        log.warning("runtime %s: version pattern did not match", path.name)
+        return None
+    return match.group(1)
+
+
+def load_file(path: Path, detect: bool = True) -> Runtime:
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, f"not valid TOML: {exc}") from exc
+    _check_fields(path, data)
+    version = detect_version(path, data["version"]) if detect else None
+    return Runtime(
+        language=data["language"], version=version, aliases=data.get("aliases", []),
+        source_file=data["source_file"], run=data["run"], hello=data["hello"],
+        path=path, compile=data.get("compile"), env=data.get("env", {}),
+        readonly_paths=data.get("readonly_paths", []), limits=data.get("limits", {}),
+        packages=data.get("packages", []), editor_mode=data.get("editor_mode", "text"),
+        runtime=data.get("runtime"), starter=data.get("starter", data["hello"]).strip()
+        + "\n",
+    )
+
+
+class Registry:
+    """Every declared runtime; lookups see only the installed ones."""
+
+    def __init__(self, runtimes: list[Runtime]) -> None:
+        self.all = sorted(runtimes, key=lambda r: r.language)
+        self.installed = [r for r in self.all if r.available]
+
+    @classmethod
+    def load(cls, directory: Path, detect: bool = True) -> Registry:
+        runtimes = [load_file(p, detect) for p in sorted(directory.glob("*.toml"))]
+        return cls(runtimes)
+
+    def find(self, language: str, version: str = "*") -> Runtime:
+        named = [r for r in self.installed if language.lower() in r.names()]
+        if not named:
+            raise UnknownRuntime(
+                f"language {language!r} is not installed; GET /api/v2/runtimes "
+                "lists the languages and versions available"
+            )
+        matching = [r for r in named if version_matches(version, r.version or "")]
+        if not matching:
+            have = ", ".join(str(r.version) for r in named)
+            raise UnknownRuntime(
+                f"{language} version {version!r} is not installed; installed: {have}"
+            )
+        return max(matching, key=lambda r: _version_key(r.version or ""))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
+
+
+def version_matches(wanted: str, installed: str) -> bool:
+    """`*`, `3`, `3.x`, `3.11.x`, `3.11.2`: a prefix of the installed version."""
+    wanted = (wanted or "*").strip()
+    if wanted in ("*", "x", "latest"):
+        return True
+    parts = [p for p in wanted.split(".") if p not in ("x", "*", "X")]
+    return installed.split(".")[: len(parts)] == parts

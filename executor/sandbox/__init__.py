@@ -1,0 +1,74 @@
+"""The sandbox: one module per kernel mechanism, applied in one order.
+
+    supervisor (host)           launch.py: cgroup, fork, uid/gid maps
+      helper (joins cgroup)     namespaces.apply, then forks the init
+        init, pid 1             init.py: mounts, hostname; reaps; reports
+          program               contain(): the steps below, then execve
+
+Every step either succeeds or raises SandboxError naming itself; the program
+never starts after a failed step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NoReturn, TypeVar
+
+from executor.errors import SandboxError
+from executor.job import File
+from executor.limits import Limits
+from executor.sandbox import credentials, fds, report, rlimits
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one stage's sandbox runs, with what, under which limits."""
+
+    run_id: str
+    stage: str
+    argv: list[str]
+    env: dict[str, str]
+    limits: Limits
+    files: list[File] = field(default_factory=list)
+    readonly_paths: list[str] = field(default_factory=list)
+    collect_files: bool = False
+
+
+@dataclass(frozen=True)
+class Stdio:
+    """The descriptors that become the program's 0, 1 and 2."""
+
+    stdin: int
+    stdout: int
+    stderr: int
+
+    def all(self) -> set[int]:
+        return {self.stdin, self.stdout, self.stderr}
+
+
+def step(name: str, action: Callable[..., T], *args: object) -> T:
+    """Run one isolation step; any failure aborts with the step's name."""
+    try:
+        return action(*args)
+    except SandboxError:
+        raise
+    except Exception as exc:
+        raise SandboxError(name, f"{type(exc).__name__}: {exc}") from exc
+
+
+def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:
+    """Program child: shed everything it must not keep, then become the program."""
+    try:
+        step("session", os.setsid)
+        step("rlimits", rlimits.apply, spec.limits)
+        report_fd = step("fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr,
+                         report_fd)
+        step("credentials", credentials.apply)
+        step("exec", os.execvpe, spec.argv[0], spec.argv, spec.env)
+    except SandboxError as exc:
+        report.setup_failed(report_fd, exc)
+    os._exit(127)

@@ -1,0 +1,255 @@
+"""One cgroup per stage: memory (swap included), pids and CPU quota, plus the
+CPU time, peak memory and out-of-memory kills that the result reports.
+
+Parent side only: the supervisor creates the group, the child joins it by
+writing its own pid before it unshares (so the cgroup namespace is rooted
+there), and the supervisor reads and removes it when the stage ends. Both
+cgroup v2 and v1 (memory, pids, cpu, cpuacct) hierarchies are supported.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from executor.errors import SandboxError
+
+CPU_PERIOD_US = 100_000
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+
+
+@dataclass(frozen=True)
+class CgroupLimits:
+    memory_bytes: int
+    processes: int
+    cpu_cores: float
+
+
+class Cgroup(Protocol):
+    """A stage's cgroup; every method is called by the supervisor."""
+
+    def join_paths(self) -> list[str]: ...
+    def cpu_time_ms(self) -> int: ...
+    def memory_peak_bytes(self) -> int: ...
+    def oom_killed(self) -> bool: ...
+    def kill(self) -> None: ...
+    def remove(self) -> None: ...
+
+
+def _write(path: Path, value: str) -> None:
+    try:
+        path.write_text(value)
+    except OSError as exc:
+        raise SandboxError("cgroup", f"cannot write {value!r} to {path}: {exc}") from exc
+
+
+def _read_int(path: Path, default: int = 0) -> int:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _read_keyed(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _rmdir(path: Path) -> None:
+    # A group stays busy for a moment while its last tasks finish exiting.
+    for _ in range(50):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+            time.sleep(0.002)
+    raise SandboxError("cgroup", f"{path} still has tasks and cannot be removed")
+
+
+class CgroupV2:
+    def __init__(self, path: Path, limits: CgroupLimits) -> None:
+        self.path = path
+        try:
+            path.mkdir()
+        except OSError as exc:
+            raise SandboxError("cgroup", f"cannot create {path}: {exc}") from exc
+        quota = int(CPU_PERIOD_US * limits.cpu_cores)
+        _write(path / "memory.max", str(limits.memory_bytes))
+        _write(path / "memory.swap.max", "0")
+        _write(path / "memory.oom.group", "1")
+        _write(path / "pids.max", str(limits.processes))
+        _write(path / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+
+    def join_paths(self) -> list[str]:
+        return [str(self.path / "cgroup.procs")]
+
+    def cpu_time_ms(self) -> int:
+        return _read_keyed(self.path / "cpu.stat", "usage_usec") // 1000
+
+    def memory_peak_bytes(self) -> int:
+        return _read_int(self.path / "memory.peak")
+
+    def oom_killed(self) -> bool:
+        return _read_keyed(self.path / "memory.events", "oom_kill") > 0
+
+    def kill(self) -> None:
+        if (self.path / "cgroup.kill").exists():
+            _write(self.path / "cgroup.kill", "1")
+
+    def remove(self) -> None:
+        _rmdir(self.path)
+
+
+class CgroupV1:
+    def __init__(self, paths: dict[str, Path], limits: CgroupLimits) -> None:
+        self.paths = paths
+        for path in paths.values():
+            try:
+                path.mkdir()
+            except OSError as exc:
+                raise SandboxError("cgroup", f"cannot create {path}: {exc}") from exc
+        memory = paths["memory"]
+        _write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
+        if (memory / "memory.memsw.limit_in_bytes").exists():
+            _write(memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+        _write(memory / "memory.swappiness", "0")
+        _write(paths["pids"] / "pids.max", str(limits.processes))
+        _write(paths["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        quota = int(CPU_PERIOD_US * limits.cpu_cores)
+        _write(paths["cpu"] / "cpu.cfs_quota_us", str(quota))
+
+    def join_paths(self) -> list[str]:
+        return [str(path / "cgroup.procs") for path in self.paths.values()]
+
+    def cpu_time_ms(self) -> int:
+        return _read_int(self.paths["cpuacct"] / "cpuacct.usage") // 1_000_000
+
+    def memory_peak_bytes(self) -> int:
+        return _read_int(self.paths["memory"] / "memory.max_usage_in_bytes")
+
+    def oom_killed(self) -> bool:
+        return _read_keyed(self.paths["memory"] / "memory.oom_control", "oom_kill") > 0
+
+    def kill(self) -> None:
+        # v1 has no cgroup.kill; the pid namespace's end kills the rest, and
+        # this sweep catches anything that joined the group another way.
+        for pid in _read_pids(self.paths["pids"] / "cgroup.procs"):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+
+    def remove(self) -> None:
+        for path in self.paths.values():
+            _rmdir(path)
+
+
+def _read_pids(path: Path) -> list[int]:
+    try:
+        return [int(line) for line in path.read_text().split()]
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Where this supervisor makes its stages' groups."""
+
+    version: str
+    bases: dict[str, Path]
+
+    def create(self, name: str, limits: CgroupLimits) -> Cgroup:
+        if self.version == "v2":
+            return CgroupV2(self.bases["unified"] / name, limits)
+        return CgroupV1({c: base / name for c, base in self.bases.items()}, limits)
+
+
+def _mounts() -> list[tuple[str, str, set[str]]]:
+    """(mount point, filesystem type, super options) of every cgroup mount."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            dash = fields.index("-")
+            fstype, options = fields[dash + 1], set(fields[dash + 3].split(","))
+            if fstype in ("cgroup", "cgroup2"):
+                found.append((fields[4], fstype, options))
+    return found
+
+
+def _own_paths() -> dict[str, str]:
+    """This process's cgroup path per v1 controller, and 'unified' for v2."""
+    paths: dict[str, str] = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for controller in controllers.split(",") if controllers else ["unified"]:
+                paths[controller] = path
+    return paths
+
+
+def discover(version: str, owner: str) -> Hierarchy:
+    """Find a usable hierarchy and make this supervisor's parent group in it."""
+    mounts, own = _mounts(), _own_paths()
+    v2 = [m for m in mounts if m[1] == "cgroup2"]
+    v1 = {c: m[0] for m in mounts if m[1] == "cgroup" for c in V1_CONTROLLERS if c in m[2]}
+    if version in ("auto", "v1") and all(c in v1 for c in V1_CONTROLLERS):
+        bases = {
+            c: Path(v1[c]) / own.get(c, "/").lstrip("/") / owner for c in V1_CONTROLLERS
+        }
+        hierarchy = Hierarchy("v1", bases)
+    elif version in ("auto", "v2") and v2 and _has_v2_controllers(Path(v2[0][0])):
+        base = Path(v2[0][0]) / own.get("unified", "/").lstrip("/") / owner
+        hierarchy = Hierarchy("v2", {"unified": base})
+    else:
+        raise SandboxError(
+            "cgroup",
+            f"no cgroup {version} hierarchy with the memory, pids and cpu controllers "
+            "is mounted; mount cgroup2 with them enabled, or the v1 controllers",
+        )
+    for base in hierarchy.bases.values():
+        base.mkdir(parents=True, exist_ok=True)
+    if hierarchy.version == "v2":
+        _enable_v2_controllers(hierarchy.bases["unified"])
+    return hierarchy
+
+
+def _has_v2_controllers(root: Path) -> bool:
+    available = set((root / "cgroup.controllers").read_text().split())
+    return {"memory", "pids", "cpu"} <= available
+
+
+def _enable_v2_controllers(base: Path) -> None:
+    # Controllers must be enabled on every ancestor's subtree_control.
+    for parent in reversed([base, *base.parents]):
+        control = parent / "cgroup.subtree_control"
+        if control.exists() and parent != base.parents[-1]:
+            try:
+                control.write_text("+memory +pids +cpu")
+            except OSError as exc:
+                raise SandboxError(
+                    "cgroup", f"cannot enable controllers in {control}: {exc}"
+                ) from exc
+
+
+def release(hierarchy: Hierarchy) -> None:
+    """Remove this supervisor's parent group once its stages are gone."""
+    for base in hierarchy.bases.values():
+        try:
+            base.rmdir()
+        except OSError:
+            pass

@@ -1,0 +1,154 @@
+"""The sandbox's view of the filesystem, built in the child's mount namespace.
+
+A fresh tmpfs becomes the root. Into it go read-only binds of the host paths
+the runtime needs (/usr and a few /etc files), a synthetic /etc/passwd, a
+fresh /proc for the new pid namespace, a minimal /dev, and private tmpfs
+mounts for /work and /tmp. After pivot_root the host's tree is detached, so
+nothing else of the host is reachable, and everything vanishes with the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from executor.job import File
+from executor.sandbox import libc
+from executor.sandbox.namespaces import SANDBOX_GID, SANDBOX_UID
+
+WORK_DIR = "/work"
+HOSTNAME = "playground"
+BASE_READONLY = ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime")
+MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+WORK_INODES = 4096
+
+ETC_FILES = {
+    "passwd": (
+        f"runner:x:{SANDBOX_UID}:{SANDBOX_GID}:runner:{WORK_DIR}:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    ),
+    "group": f"runner:x:{SANDBOX_GID}:\nnogroup:x:65534:\n",
+    "hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost\n",
+    "hostname": f"{HOSTNAME}\n",
+}
+
+# statvfs flags that a bind remount inside a user namespace must keep.
+_KEPT_FLAGS = {
+    os.ST_NOSUID: libc.MS_NOSUID,
+    os.ST_NODEV: libc.MS_NODEV,
+    os.ST_NOEXEC: libc.MS_NOEXEC,
+    os.ST_NOATIME: libc.MS_NOATIME,
+    os.ST_NODIRATIME: libc.MS_NODIRATIME,
+    os.ST_RELATIME: libc.MS_RELATIME,
+}
+
+
+def _tmpfs(target: str, size_bytes: int, extra: str = "") -> None:
+    data = f"size={size_bytes},mode=0755{extra}"
+    libc.mount("tmpfs", target, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, data)
+
+
+def _bind(source: str, target: str, readonly: bool) -> None:
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    libc.mount(source, target, None, libc.MS_BIND | libc.MS_REC, None)
+    if readonly:
+        kept = os.statvfs(target).f_flag
+        flags = sum(ms for st, ms in _KEPT_FLAGS.items() if kept & st)
+        flags |= libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID
+        libc.mount(None, target, None, flags, None)
+
+
+def _skeleton(root: str, readonly_paths: Iterable[str]) -> None:
+    for name in MERGED_USR_LINKS:
+        host = f"/{name}"
+        if os.path.islink(host):
+            os.symlink(os.readlink(host), f"{root}/{name}")
+        elif os.path.isdir(host):
+            _bind(host, f"{root}/{name}", readonly=True)
+    for path in (*BASE_READONLY, *readonly_paths):
+        if os.path.lexists(path):
+            _bind(path, root + path, readonly=True)
+    os.makedirs(f"{root}/etc", exist_ok=True)
+    for name, text in ETC_FILES.items():
+        if not os.path.lexists(f"{root}/etc/{name}"):
+            Path(f"{root}/etc/{name}").write_text(text)
+
+
+def _dev(root: str) -> None:
+    dev = f"{root}/dev"
+    os.mkdir(dev)
+    _tmpfs(dev, 64 * 1024)
+    for name in DEVICES:
+        _bind(f"/dev/{name}", f"{dev}/{name}", readonly=False)
+    for index, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink(f"/proc/self/fd/{index}", f"{dev}/{name}")
+    os.symlink("/proc/self/fd", f"{dev}/fd")
+    os.mkdir(f"{dev}/shm")
+
+
+def _private_dirs(root: str, workdir_bytes: int) -> None:
+    owner = f",uid={SANDBOX_UID},gid={SANDBOX_GID}"
+    for path in ("/tmp", WORK_DIR, "/dev/shm"):
+        os.makedirs(root + path, exist_ok=True)
+        mode = ",mode=1777" if path != WORK_DIR else ""
+        _tmpfs(root + path, workdir_bytes, f",nr_inodes={WORK_INODES}{owner}{mode}")
+    os.makedirs(f"{root}/proc")
+    flags = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
+    libc.mount("proc", f"{root}/proc", "proc", flags, None)
+
+
+def write_files(root: str, files: Iterable[File]) -> None:
+    """Place the job's files; names were checked, and nothing here is a link."""
+    work = root + WORK_DIR
+    for file in files:
+        path = os.path.join(work, file.name)
+        _make_parents(work, os.path.dirname(file.name))
+        mode = 0o755 if file.executable else 0o644
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path, flags, mode)
+        try:
+            os.fchown(fd, SANDBOX_UID, SANDBOX_GID)
+            view = memoryview(file.content)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+
+
+def _make_parents(work: str, relative: str) -> None:
+    path = work
+    for part in [p for p in relative.split("/") if p]:
+        path = os.path.join(path, part)
+        if not os.path.isdir(path):
+            os.mkdir(path, 0o755)
+            os.chown(path, SANDBOX_UID, SANDBOX_GID)
+
+
+def _enter(root: str) -> None:
+    os.mkdir(f"{root}/.host")
+    os.chdir(root)
+    libc.pivot_root(".", ".host")
+    os.chdir("/")
+    libc.umount2("/.host", libc.MNT_DETACH)
+    os.rmdir("/.host")
+    flags = libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY
+    libc.mount(None, "/", None, flags | libc.MS_NOSUID | libc.MS_NODEV, None)
+
+
+def apply(root: str, readonly_paths: Iterable[str], workdir_bytes: int,
+          files: Iterable[File]) -> None:
+    """Child side: build the view under `root`, fill /work, and enter it."""
+    libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE, None)
+    _tmpfs(root, 1024 * 1024)
+    _skeleton(root, readonly_paths)
+    _dev(root)
+    _private_dirs(root, workdir_bytes)
+    write_files(root, files)
+    _enter(root)
+    os.chdir(WORK_DIR)

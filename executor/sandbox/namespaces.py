@@ -1,0 +1,49 @@
+"""User, pid, mount, network, ipc, uts and cgroup namespaces.
+
+The child unshares them all at once; the parent, still privileged in the
+host's user namespace, then maps two unprivileged host ids into it: one for
+the sandbox's init (uid 0 inside, with capabilities only over the sandbox's
+own namespaces) and another for the program (uid 1000 inside, no
+capabilities). Distinct host ids keep the program from signalling its init.
+"""
+
+from __future__ import annotations
+
+import os
+
+from executor.sandbox import libc
+
+SANDBOX_UID = 1000
+SANDBOX_GID = 1000
+
+ALL = (
+    libc.CLONE_NEWUSER
+    | libc.CLONE_NEWPID
+    | libc.CLONE_NEWNS
+    | libc.CLONE_NEWNET
+    | libc.CLONE_NEWIPC
+    | libc.CLONE_NEWUTS
+    | libc.CLONE_NEWCGROUP
+)
+
+
+def apply() -> None:
+    """Child side: leave every host namespace; the next fork is pid 1."""
+    libc.unshare(ALL)
+
+
+def map_ids(pid: int, host_id: int) -> None:
+    """Parent side: inside 0 is `host_id` and inside 1000 is `host_id + 1`."""
+    mapping = f"0 {host_id} 1\n{SANDBOX_UID} {host_id + 1} 1\n"
+    with open(f"/proc/{pid}/uid_map", "w") as f:
+        f.write(mapping)
+    with open(f"/proc/{pid}/setgroups", "w") as f:
+        f.write("deny\n")
+    with open(f"/proc/{pid}/gid_map", "w") as f:
+        f.write(mapping)
+
+
+def become_root() -> None:
+    """Child side: take uid/gid 0 of the sandbox, which maps to a host id."""
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)

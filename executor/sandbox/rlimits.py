@@ -1,0 +1,33 @@
+"""Per-process limits: a backstop under the cgroup's limits for the whole run.
+
+RLIMIT_CPU ends a lone spinning process a little after the stage's CPU limit
+even if the supervisor's cgroup polling were late; the cgroup sum is what
+decides the status.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+
+from executor.limits import Limits
+
+
+def values(limits: Limits) -> dict[int, int]:
+    cpu_seconds = math.ceil(limits.cpu_time_ms / 1000) + 1
+    return {
+        resource.RLIMIT_CPU: cpu_seconds,
+        resource.RLIMIT_FSIZE: limits.file_size_bytes,
+        resource.RLIMIT_NOFILE: limits.open_files,
+        resource.RLIMIT_NPROC: limits.processes,
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_MEMLOCK: 0,
+        resource.RLIMIT_MSGQUEUE: 0,
+    }
+
+
+def apply(limits: Limits) -> None:
+    """Child side: set each limit, soft and hard alike."""
+    for which, value in values(limits).items():
+        hard = value + 1 if which == resource.RLIMIT_CPU else value
+        resource.setrlimit(which, (value, hard))

@@ -1,0 +1,201 @@
+"""One stage in flight, seen from the supervisor: its sandbox, its pipes,
+its limits, and the result it ends with.
+
+    supervisor holds            program holds
+    stdin pipe (w) or pty       stdin pipe (r) or pty slave
+    stdout pipe (r) or pty      stdout pipe (w) or pty slave
+    stderr pipe (r)             stderr pipe (w)
+    report pipe (r)             (the init writes it)
+
+A stage ends when its helper process exits; output still in the pipes is then
+drained for a short while, and the cgroup is read and removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import termios
+import time
+from dataclasses import dataclass, field
+
+from executor.errors import SandboxError
+from executor.job import File, Stage
+from executor.messages import Decoder
+from executor.results import StageResult, judge
+from executor.sandbox import Spec, Stdio, cgroups
+from executor.sandbox.launch import Launched, launch
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 0.25
+EOF_BYTE = b"\x04"
+# Processes the sandbox itself adds to the pids count: the helper and the init.
+SANDBOX_PROCESSES = 2
+
+
+def _open_pty() -> tuple[int, int]:
+    """A terminal that passes bytes through: no echo, no CR/LF translation,
+    no signal or flow-control characters; lines end at newline or ^D."""
+    master, slave = os.openpty()
+    attrs = termios.tcgetattr(slave)
+    attrs[0] &= ~(termios.ICRNL | termios.IXON | termios.IXOFF | termios.INLCR)
+    attrs[1] &= ~termios.OPOST
+    attrs[3] &= ~(termios.ECHO | termios.ECHONL | termios.ISIG | termios.IEXTEN)
+    attrs[3] |= termios.ICANON
+    attrs[6][termios.VERASE] = attrs[6][termios.VKILL] = b"\0"
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    return master, slave
+
+
+@dataclass
+class Streams:
+    """The supervisor's ends of a stage's stdio."""
+
+    stdin: int | None
+    outputs: dict[int, str]
+    child: Stdio
+
+    @classmethod
+    def create(cls, terminal: bool) -> Streams:
+        stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
+        if terminal:
+            master, slave = _open_pty()
+            os.set_inheritable(master, False)
+            stdin, outputs = master, {master: "stdout", stderr_r: "stderr"}
+            child = Stdio(slave, slave, stderr_w)
+        else:
+            in_r, in_w = os.pipe2(os.O_CLOEXEC)
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            stdin, outputs = in_w, {out_r: "stdout", stderr_r: "stderr"}
+            child = Stdio(in_r, out_w, stderr_w)
+        for fd in (stdin, *outputs):
+            os.set_blocking(fd, False)
+        return cls(stdin, outputs, child)
+
+
+@dataclass
+class StageProcess:
+    """A stage from launch to result; the supervisor drives it."""
+
+    run_id: str
+    stage: Stage
+    streams: Streams
+    cgroup: cgroups.Cgroup
+    launched: Launched | None = None
+    started: float = 0.0
+    ended: float | None = None
+    kill_reason: str | None = None
+    setup_error: SandboxError | None = None
+    wait_status: int | None = None
+    init_cpu_ms: int = 0
+    written: dict[str, int] = field(default_factory=lambda: {"stdout": 0, "stderr": 0})
+    files: list[File] = field(default_factory=list)
+    report: Decoder = field(default_factory=Decoder)
+    init_pidfd: int | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.streams.child.stdin == self.streams.child.stdout
+
+    def start(self, spec: Spec, hierarchy: cgroups.Hierarchy, host_id: int,
+              root: str) -> None:
+        try:
+            self.launched = launch(spec, self.streams.child, self.cgroup.join_paths(),
+                                   host_id, root)
+            self.init_pidfd = os.pidfd_open(self.launched.init_pid)
+        except SandboxError as exc:
+            self.setup_error = exc
+        finally:
+            for fd in self.streams.child.all():
+                os.close(fd)
+        self.started = time.monotonic()
+
+    def wall_ms(self) -> int:
+        end = self.ended if self.ended is not None else time.monotonic()
+        return int((end - self.started) * 1000)
+
+    def kill(self, reason: str) -> None:
+        """End the stage now; the first reason given is the one reported."""
+        if self.kill_reason is None:
+            self.kill_reason = reason
+            log.info("run_id=%s stage=%s killed: %s", self.run_id, self.stage.name,
+                     reason)
+        if self.init_pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.cgroup.kill()
+
+    def send_signal(self, signum: int) -> None:
+        if self.init_pidfd is not None and self.ended is None:
+            try:
+                signal.pidfd_send_signal(self.init_pidfd, signum)
+            except ProcessLookupError:
+                pass
+
+    def accept_output(self, stream: str, data: bytes) -> bytes:
+        """The part of `data` within the stream's cap; past it, kill."""
+        room = self.stage.limits.output_bytes - self.written[stream]
+        kept = data[: max(room, 0)]
+        self.written[stream] += len(kept)
+        if len(data) > len(kept):
+            self.kill(stream)
+        return kept
+
+    def on_report(self, data: bytes) -> None:
+        for frame in self.report.feed(data):
+            header = frame.header
+            if header["type"] == "exited":
+                self.wait_status = int(header["wait_status"])
+                self.init_cpu_ms = int(header["init_cpu_ms"])
+                self.ended = time.monotonic()
+            elif header["type"] == "file":
+                self.files.append(File(header["name"], frame.payload,
+                                       bool(header["executable"])))
+            elif header["type"] == "setup_failed":
+                self.setup_error = SandboxError(header["step"], header["detail"])
+
+    def cpu_ms(self) -> int:
+        return max(self.cgroup.cpu_time_ms() - self.init_cpu_ms, 0)
+
+    def over_cpu(self) -> bool:
+        return self.cpu_ms() > self.stage.limits.cpu_time_ms
+
+    def result(self) -> StageResult:
+        """Judge the stage; call once, after the helper has exited."""
+        if self.ended is None:
+            self.ended = time.monotonic()
+        if self.over_cpu() and self.kill_reason is None:
+            self.kill_reason = "cpu"
+        code, signum = _decode(self.wait_status)
+        reason = self.kill_reason
+        if self.setup_error is not None:
+            reason = "setup"
+        elif self.wait_status is None and reason is None:
+            reason = "lost"
+        elif self.wait_status is None:
+            signum = signal.SIGKILL  # we ended it before the program ended
+        status, message = judge(self.stage.name, self.stage.limits, code, signum,
+                                reason, self.cgroup.oom_killed())
+        return StageResult(
+            status=status, code=code, signal=_signal_name(signum), message=message,
+            cpu_time_ms=self.cpu_ms(), wall_time_ms=self.wall_ms(),
+            memory_bytes=self.cgroup.memory_peak_bytes(),
+            stdout_truncated=self.kill_reason == "stdout",
+            stderr_truncated=self.kill_reason == "stderr",
+        )
+
+
+def _decode(wait_status: int | None) -> tuple[int | None, int | None]:
+    if wait_status is None:
+        return None, None
+    if os.WIFSIGNALED(wait_status):
+        return None, os.WTERMSIG(wait_status)
+    return os.WEXITSTATUS(wait_status), None
+
+
+def _signal_name(signum: int | None) -> str | None:
+    return None if signum is None else signal.Signals(signum).name

@@ -1,0 +1,494 @@
+"""The supervisor: one single-threaded process that forks every sandbox.
+
+    web process or Celery worker (asyncio, threads)
+      | control socket, both ways: executor.messages frames
+    supervisor (this module: a selectors loop, no threads)
+      | per stage: stdio pipes or a pty, a report pipe, the helper's pidfd
+    helper -> init (pid 1) -> program        (executor.sandbox)
+
+Forking from a threaded asyncio process is unsafe, so the web process never
+forks sandboxes itself; it starts this process once and sends it jobs. The
+supervisor's environment is scrubbed at start, its supplementary groups are
+dropped, and it exits (killing every sandbox through the parent-death chain)
+when its control socket closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import selectors
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import prctl
+
+from executor import messages
+from executor.errors import SandboxError
+from executor.job import File, Job
+from executor.results import StageResult
+from executor.sandbox import Spec, cgroups
+from executor.sandbox.init import FORWARDED
+from executor.stage import DRAIN_SECONDS, EOF_BYTE, SANDBOX_PROCESSES, StageProcess
+from executor.stage import Streams
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+READ_BYTES = 65536
+MAX_PENDING_STDIN = 1 << 20
+
+
+@dataclass
+class Run:
+    """A job in flight: which stage it is in, and its pending stdin."""
+
+    job: Job
+    slot: int
+    files: list[File]
+    stage_index: int = 0
+    current: StageProcess | None = None
+    stdin: bytearray = field(default_factory=bytearray)
+    stdin_eof: bool = False
+    at_line_start: bool = True
+    stopped: bool = False
+    draining_until: float | None = None
+
+
+class Supervisor:
+    def __init__(self, control: socket.socket, hierarchy: cgroups.Hierarchy,
+                 uid_base: int, slots: int, root: str) -> None:
+        self.control = control
+        self.hierarchy = hierarchy
+        self.uid_base = uid_base
+        self.root = root
+        self.free_slots = list(range(slots))
+        self.waiting: deque[Job] = deque()
+        self.runs: dict[str, Run] = {}
+        self.selector = selectors.DefaultSelector()
+        self.readers: dict[int, Callable[[], None]] = {}
+        self.writers: dict[int, Callable[[], None]] = {}
+        self.decoder = messages.Decoder()
+        self.outbox = bytearray()
+        self.running = True
+        control.setblocking(False)
+        self._watch(control.fileno(), read=self._on_control)
+
+    # -- the loop ---------------------------------------------------------
+
+    def serve(self) -> None:
+        while self.running or self.runs:
+            timeout = POLL_SECONDS if self.runs else None
+            for key, mask in self.selector.select(timeout):
+                fd = key.fd
+                if mask & selectors.EVENT_READ and fd in self.readers:
+                    self.readers[fd]()
+                if mask & selectors.EVENT_WRITE and fd in self.writers:
+                    self.writers[fd]()
+            self._check_limits()
+        self._flush_outbox_blocking()
+
+    def _watch(self, fd: int, read: Callable[[], None] | None = None,
+               write: Callable[[], None] | None = None) -> None:
+        if read is not None:
+            self.readers[fd] = read
+        if write is not None:
+            self.writers[fd] = write
+        self._rearm(fd)
+
+    def _unwatch(self, fd: int, read: bool = True, write: bool = True) -> None:
+        if read:
+            self.readers.pop(fd, None)
+        if write:
+            self.writers.pop(fd, None)
+        self._rearm(fd)
+
+    def _rearm(self, fd: int) -> None:
+        mask = (selectors.EVENT_READ if fd in self.readers else 0) | (
+            selectors.EVENT_WRITE if fd in self.writers else 0)
+        registered = fd in self.selector.get_map()
+        if mask and registered:
+            self.selector.modify(fd, mask)
+        elif mask:
+            self.selector.register(fd, mask)
+        elif registered:
+            self.selector.unregister(fd)
+
+    # -- control socket ---------------------------------------------------
+
+    def _on_control(self) -> None:
+        try:
+            data = self.control.recv(READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._shutdown()
+            return
+        for frame in self.decoder.feed(data):
+            self._dispatch(frame)
+
+    def _dispatch(self, frame: messages.Frame) -> None:
+        header = frame.header
+        if header["type"] == "start":
+            self._enqueue(Job.from_wire(header["job"]))
+            return
+        run = self.runs.get(str(header.get("run_id")))
+        if run is None:
+            return  # the run already ended; a late command is harmless
+        if header["type"] == "stdin":
+            self._queue_stdin(run, frame.payload)
+        elif header["type"] == "close_stdin":
+            self._queue_stdin(run, b"", eof=True)
+        elif header["type"] == "signal":
+            self._signal(run, int(header["signal"]))
+        elif header["type"] == "stop":
+            self._stop(run)
+
+    def _emit(self, header: Any, payload: bytes = b"") -> None:
+        self.outbox += messages.encode(header, payload)
+        self._flush_outbox()
+
+    def _flush_outbox(self) -> None:
+        try:
+            sent = self.control.send(self.outbox)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.outbox.clear()
+            self._shutdown()
+            return
+        del self.outbox[:sent]
+        if self.outbox:
+            self._watch(self.control.fileno(), write=self._flush_outbox)
+        else:
+            self._unwatch(self.control.fileno(), read=False)
+
+    def _flush_outbox_blocking(self) -> None:
+        self.control.setblocking(True)
+        try:
+            self.control.sendall(self.outbox)
+        except OSError:
+            pass
+
+    def _shutdown(self) -> None:
+        """The backend is gone: stop accepting work and end every run."""
+        self.running = False
+        self._unwatch(self.control.fileno())
+        self.waiting.clear()
+        for run in list(self.runs.values()):
+            self._stop(run)
+
+    # -- runs -------------------------------------------------------------
+
+    def _enqueue(self, job: Job) -> None:
+        self.waiting.append(job)
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        while self.waiting and self.free_slots and self.running:
+            job = self.waiting.popleft()
+            run = Run(job, self.free_slots.pop(), list(job.files), stdin=bytearray(
+                job.stdin), stdin_eof=not job.interactive)
+            self.runs[job.run_id] = run
+            log.info("run_id=%s started language=%s version=%s", job.run_id,
+                     job.language, job.version)
+            self._start_stage(run)
+
+    def _start_stage(self, run: Run) -> None:
+        job, stage = run.job, run.job.stages[run.stage_index]
+        terminal = job.interactive and stage.name == "run"
+        limits = stage.limits
+        self._emit(messages.StageEvent(type="stage", run_id=job.run_id,
+                                       stage=stage.name))
+        try:
+            cgroup = self.hierarchy.create(f"{job.run_id}-{stage.name}", cgroups.CgroupLimits(
+                limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0))
+        except SandboxError as exc:
+            self._fail_before_start(run, exc)
+            return
+        spec = Spec(job.run_id, stage.name, stage.argv, job.env, limits, run.files,
+                    job.readonly_paths, collect_files=stage.name == "compile")
+        process = StageProcess(job.run_id, stage, Streams.create(terminal), cgroup)
+        run.current = process
+        process.start(spec, self.hierarchy, self.uid_base + 2 * run.slot, self.root)
+        self._watch_stage(run, process)
+
+    def _fail_before_start(self, run: Run, exc: SandboxError) -> None:
+        log.error("run_id=%s sandbox setup failed: %s", run.job.run_id, exc)
+        stage = run.job.stages[run.stage_index]
+        result = StageResult("XX", None, None, "The sandbox could not be set up; "
+                             "the program did not start", 0, 0, 0)
+        self._finish_run(run, stage.name, result)
+
+    def _watch_stage(self, run: Run, process: StageProcess) -> None:
+        for fd, stream in process.streams.outputs.items():
+            self._watch(fd, read=lambda fd=fd, s=stream: self._on_output(run, fd, s))
+        if process.launched is None:
+            self._end_stage(run)
+            return
+        report = process.launched.report_fd
+        os.set_blocking(report, False)
+        self._watch(report, read=lambda: self._on_report(run, report))
+        pidfd = process.launched.helper_pidfd
+        self._watch(pidfd, read=lambda: self._on_helper_exit(run))
+        self._pump_stdin(run)
+
+    def _on_output(self, run: Run, fd: int, stream: str) -> None:
+        process = run.current
+        assert process is not None
+        try:
+            data = os.read(fd, READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""  # a pty whose last slave closed reads as EIO
+        if not data:
+            self._close_output(run, fd)
+            return
+        kept = process.accept_output(stream, data)
+        if kept:
+            self._emit(messages.OutputEvent(type="output", run_id=run.job.run_id,
+                                            stream=stream), kept)  # type: ignore[typeddict-item]
+
+    def _close_output(self, run: Run, fd: int) -> None:
+        process = run.current
+        assert process is not None
+        self._unwatch(fd)
+        process.streams.outputs.pop(fd, None)
+        if fd == process.streams.stdin:
+            process.streams.stdin = None
+        os.close(fd)
+        self._maybe_end_stage(run)
+
+    def _on_report(self, run: Run, fd: int) -> None:
+        process = run.current
+        assert process is not None
+        try:
+            data = os.read(fd, READ_BYTES)
+        except BlockingIOError:
+            return
+        if data:
+            process.on_report(data)
+            return
+        self._unwatch(fd)
+        os.close(fd)
+        assert process.launched is not None
+        process.launched = _without_report(process.launched)
+        self._maybe_end_stage(run)
+
+    def _on_helper_exit(self, run: Run) -> None:
+        process = run.current
+        assert process is not None and process.launched is not None
+        launched = process.launched
+        self._unwatch(launched.helper_pidfd)
+        os.waitpid(launched.helper_pid, 0)
+        os.close(launched.helper_pidfd)
+        process.launched = _without_helper(launched)
+        run.draining_until = time.monotonic() + DRAIN_SECONDS
+        self._maybe_end_stage(run)
+
+    def _maybe_end_stage(self, run: Run) -> None:
+        process = run.current
+        if process is None or process.launched is None:
+            return
+        helper_done = process.launched.helper_pid == 0
+        report_done = process.launched.report_fd == -1
+        if helper_done and report_done and not process.streams.outputs:
+            self._end_stage(run)
+
+    def _end_stage(self, run: Run) -> None:
+        process = run.current
+        assert process is not None
+        for fd in list(process.streams.outputs):
+            self._close_output(run, fd)
+        self._close_stdin_fd(run)
+        if process.init_pidfd is not None:
+            os.close(process.init_pidfd)
+            process.init_pidfd = None
+        process.cgroup.kill()
+        result = process.result()
+        self._log_stage(run, result, process.setup_error)
+        _remove_cgroup(run.job.run_id, process.cgroup)
+        run.current = None
+        run.draining_until = None
+        stage = run.job.stages[run.stage_index]
+        if stage.name == "compile" and result.status is None and not run.stopped:
+            self._emit_exit(run, stage.name, result)
+            run.files = process.files
+            run.stage_index += 1
+            self._start_stage(run)
+            return
+        self._finish_run(run, stage.name, result)
+
+    def _log_stage(self, run: Run, result: StageResult,
+                   error: SandboxError | None) -> None:
+        if error is not None:
+            log.error("run_id=%s sandbox step %r failed: %s", run.job.run_id,
+                      error.step, error.detail)
+        log.info("run_id=%s stage=%s status=%s code=%s signal=%s wall_ms=%d "
+                 "cpu_ms=%d memory=%d", run.job.run_id, run.job.stages[
+                     run.stage_index].name, result.status, result.code,
+                 result.signal, result.wall_time_ms, result.cpu_time_ms,
+                 result.memory_bytes)
+
+    def _emit_exit(self, run: Run, stage: str, result: StageResult) -> None:
+        self._emit(messages.ExitEvent(type="exit", run_id=run.job.run_id,
+                                      stage=stage, result=result.to_wire()))
+
+    def _finish_run(self, run: Run, stage: str, result: StageResult) -> None:
+        self._emit_exit(run, stage, result)
+        self._emit(messages.FinishedEvent(type="finished", run_id=run.job.run_id))
+        del self.runs[run.job.run_id]
+        self.free_slots.append(run.slot)
+        log.info("run_id=%s finished", run.job.run_id)
+        self._start_waiting()
+
+    # -- stdin, signals, stop --------------------------------------------
+
+    def _queue_stdin(self, run: Run, data: bytes, eof: bool = False) -> None:
+        if run.stdin_eof:
+            return
+        if len(run.stdin) + len(data) > MAX_PENDING_STDIN:
+            data = data[: MAX_PENDING_STDIN - len(run.stdin)]
+        run.stdin += data
+        run.stdin_eof = eof
+        self._pump_stdin(run)
+
+    def _pump_stdin(self, run: Run) -> None:
+        process = run.current
+        if process is None or process.streams.stdin is None or process.ended:
+            return
+        fd = process.streams.stdin
+        if process.stage.name != "run":
+            self._close_stdin_fd(run)  # compilers read nothing
+            return
+        if process.terminal and run.stdin_eof and not run.stdin.endswith(EOF_BYTE):
+            # A terminal ends a partial line with one ^D, and input with another.
+            last = run.stdin[-1:] if run.stdin else b""
+            run.stdin += EOF_BYTE if (last == b"\n" or (not last and run.at_line_start)) \
+                else EOF_BYTE * 2
+        if run.stdin:
+            try:
+                written = os.write(fd, run.stdin)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                run.stdin.clear()
+                written = 0
+            if written:
+                run.at_line_start = run.stdin[written - 1 : written] in (b"\n", EOF_BYTE)
+            del run.stdin[:written]
+        if run.stdin:
+            self._watch(fd, write=lambda: self._pump_stdin(run))
+        elif fd in self.writers:
+            self._unwatch(fd, read=False)
+        if not run.stdin and run.stdin_eof and not process.terminal:
+            self._close_stdin_fd(run)
+
+    def _close_stdin_fd(self, run: Run) -> None:
+        process = run.current
+        if process is None or process.streams.stdin is None:
+            return
+        fd = process.streams.stdin
+        if fd in process.streams.outputs:
+            return  # the pty is also stdout; it closes with the output
+        self._unwatch(fd)
+        os.close(fd)
+        process.streams.stdin = None
+
+    def _signal(self, run: Run, signum: int) -> None:
+        if signum == signal.SIGKILL:
+            self._stop(run)
+        elif signum in FORWARDED and run.current is not None:
+            log.info("run_id=%s forwarding %s", run.job.run_id,
+                     signal.Signals(signum).name)
+            run.current.send_signal(signum)
+
+    def _stop(self, run: Run) -> None:
+        run.stopped = True
+        if run.current is not None:
+            run.current.kill("stopped")
+
+    # -- limits -----------------------------------------------------------
+
+    def _check_limits(self) -> None:
+        now = time.monotonic()
+        for run in list(self.runs.values()):
+            process = run.current
+            if process is None:
+                continue
+            if run.draining_until is not None:
+                if now >= run.draining_until:
+                    self._end_stage(run)
+                continue
+            if process.over_cpu():
+                process.kill("cpu")
+            elif now - process.started > process.stage.limits.wall_time_ms / 1000:
+                process.kill("wall")
+
+
+def _without_report(launched: Any) -> Any:
+    from dataclasses import replace
+    return replace(launched, report_fd=-1)
+
+
+def _without_helper(launched: Any) -> Any:
+    from dataclasses import replace
+    return replace(launched, helper_pid=0, helper_pidfd=-1)
+
+
+def _remove_cgroup(run_id: str, cgroup: cgroups.Cgroup) -> None:
+    try:
+        cgroup.remove()
+    except (SandboxError, OSError) as exc:
+        log.error("run_id=%s cgroup not removed: %s", run_id, exc)
+
+
+def _prepare_process(parent_pid: int) -> None:
+    """Die with the backend, and keep nothing of its identity."""
+    prctl.set_pdeathsig(signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        sys.exit("supervisor: the process that started me is gone")
+    os.setgroups([])
+    os.umask(0o022)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m executor.supervisor")
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--cgroup", default="auto")
+    parser.add_argument("--uid-base", type=int, default=200_000)
+    parser.add_argument("--slots", type=int, default=8)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s supervisor %(message)s")
+    _prepare_process(args.parent_pid)
+    control = socket.socket(fileno=args.control_fd)
+    root = tempfile.mkdtemp(prefix="playground-root-")
+    os.chmod(root, 0o755)
+    try:
+        hierarchy = cgroups.discover(args.cgroup, f"playground-{os.getpid()}")
+    except SandboxError as exc:
+        log.error("cannot start: %s", exc)
+        raise SystemExit(2) from exc
+    try:
+        Supervisor(control, hierarchy, args.uid_base, args.slots, root).serve()
+    finally:
+        cgroups.release(hierarchy)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the playground needs and is missing: Debian packages (the
+# runtimes' toolchains, libcap for python-prctl, libseccomp, Chromium for the
+# browser tests) and a virtual environment with the locked Python packages.
+# Safe to run again: each step checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser=${1:-}
+packages=(python3 python3-venv python3-dev gcc g++ make libcap-dev libseccomp2
+          libseccomp-dev bash coreutils procps nodejs)
+[ "$want_browser" = "--with-browser" ] && packages+=(chromium fonts-dejavu-core)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+        || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bootstrap: missing Debian packages: ${missing[*]}" >&2
+        echo "bootstrap: run as root, or install them with apt-get" >&2
+        exit 1
+    fi
+    echo "bootstrap: installing ${missing[*]}"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends \
+        "${missing[@]}"
+fi
+
+stamp=.venv/.requirements.sha256
+sum=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    /usr/bin/python3 -m venv .venv
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -r requirements.txt
+    echo "$sum" > "$stamp"
+fi

@@ -1,0 +1,725 @@
+// The playground page: runs the editor's code over the websocket protocol of
+// docs/protocol.md and shows the output as it arrives.
+//
+//   page ── init, data(stdin), close_stdin, signal ──▶ /api/v2/connect
+//   page ◀── runtime, stage, data(stdout|stderr), exit, error ── server
+//
+// Program output is untrusted: it reaches the DOM only as text nodes, and
+// terminal colours become inline styles set through element.style.
+"use strict";
+
+(() => {
+  const MAX_LINES = 20000;
+  const STOP_GRACE_MS = 2000;
+  // A span stops growing past this, so trimming and layout touch small nodes.
+  const MERGE_MAX_CHARS = 16384;
+
+  const byId = (id) => document.getElementById(id);
+  const ui = {
+    language: byId("language"),
+    editor: byId("editor"),
+    stdin: byId("stdin"),
+    run: byId("run"),
+    stop: byId("stop"),
+    output: byId("output"),
+    inputRow: byId("input-row"),
+    input: byId("input"),
+    eof: byId("eof"),
+    status: byId("status"),
+  };
+
+  // ── Terminal escapes ────────────────────────────────────────────────
+
+  const ESC = "\x1b";
+  // C0 and C1 controls other than \t and \n; ESC is one of them.
+  const SPECIAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+  const CSI = /\x1b\[([0-?]*)([ -/]*)([@-~])/y;
+  const CSI_PARTIAL = /\x1b\[[0-?]*[ -/]*$/y;
+  const ESC_OTHER = /\x1b[ -/]*[0-~]/y;
+  const ESC_OTHER_PARTIAL = /\x1b[ -/]*$/y;
+  const STRING_END = /\x07|\x1b\\/g;
+  const STRING_INTRODUCERS = new Set(["]", "P", "X", "^", "_"]); // OSC, DCS, …
+  // Longer unfinished sequences are garbage, not a sequence split in two.
+  const MAX_CARRY = 256;
+  const CUBE = [0, 95, 135, 175, 215, 255];
+
+  function paletteColor(n) {
+    if (!(n >= 0 && n <= 255)) return null;
+    if (n < 16) return `var(--ansi-${n})`;
+    if (n >= 232) {
+      const grey = 8 + 10 * (n - 232);
+      return `rgb(${grey}, ${grey}, ${grey})`;
+    }
+    const i = n - 16;
+    const levels = [Math.floor(i / 36), Math.floor(i / 6) % 6, i % 6];
+    return rgbColor(levels.map((level) => CUBE[level]));
+  }
+
+  function rgbColor([r, g, b]) {
+    const ok = [r, g, b].every((c) => c >= 0 && c <= 255);
+    return ok ? `rgb(${r}, ${g}, ${b})` : null;
+  }
+
+  function plainSgr() {
+    return { fg: null, bg: null, bold: false, dim: false, italic: false,
+      underline: false, strike: false, inverse: false };
+  }
+
+  function styleFor(sgr) {
+    let fg = sgr.fg;
+    let bg = sgr.bg;
+    if (sgr.inverse) {
+      fg = sgr.bg ?? "var(--output-bg)";
+      bg = sgr.fg ?? "var(--output-fg)";
+    }
+    const css = {};
+    if (fg) css.color = fg;
+    if (bg) css.backgroundColor = bg;
+    if (sgr.bold) css.fontWeight = "bold";
+    if (sgr.dim) css.opacity = "0.65";
+    if (sgr.italic) css.fontStyle = "italic";
+    const lines = [sgr.underline && "underline", sgr.strike && "line-through"];
+    const decoration = lines.filter(Boolean).join(" ");
+    if (decoration) css.textDecoration = decoration;
+    const key = JSON.stringify(css);
+    return key === "{}" ? null : { key, css };
+  }
+
+  // Turns a stream's chunks into runs of printable text with their style.
+  // SGR sequences set the style; every other escape or control is dropped.
+  // A sequence cut at the end of a chunk waits in `carry` for the next one.
+  class AnsiParser {
+    constructor() {
+      this.carry = "";
+      this.inString = false;
+      this.sgr = plainSgr();
+      this.style = null;
+    }
+
+    feed(data, emit) {
+      const s = this.carry + data;
+      this.carry = "";
+      let i = this.inString ? this.skipString(s, 0) : 0;
+      while (i >= 0 && i < s.length) {
+        SPECIAL.lastIndex = i;
+        const found = SPECIAL.exec(s);
+        const end = found ? found.index : s.length;
+        if (end > i) emit(s.slice(i, end), this.style);
+        if (!found) break;
+        i = found[0] === ESC ? this.escape(s, end) : end + 1;
+      }
+    }
+
+    // Returns where text resumes, or -1 when the rest of `s` was consumed.
+    escape(s, at) {
+      if (s[at + 1] === "[") {
+        CSI.lastIndex = at;
+        const m = CSI.exec(s);
+        if (m) {
+          if (m[3] === "m" && m[2] === "") this.applySgr(m[1]);
+          return CSI.lastIndex;
+        }
+        return this.carryOrSkip(s, at, CSI_PARTIAL, 2);
+      }
+      if (STRING_INTRODUCERS.has(s[at + 1])) {
+        this.inString = true;
+        return this.skipString(s, at + 2);
+      }
+      ESC_OTHER.lastIndex = at;
+      if (ESC_OTHER.test(s)) return ESC_OTHER.lastIndex;
+      return this.carryOrSkip(s, at, ESC_OTHER_PARTIAL, 1);
+    }
+
+    carryOrSkip(s, at, partial, introducerLength) {
+      partial.lastIndex = at;
+      if (partial.test(s) && s.length - at <= MAX_CARRY) {
+        this.carry = s.slice(at);
+        return -1;
+      }
+      return at + introducerLength;
+    }
+
+    // OSC, DCS and the like run to BEL or ST; their content is discarded.
+    skipString(s, from) {
+      STRING_END.lastIndex = from;
+      if (STRING_END.exec(s)) {
+        this.inString = false;
+        return STRING_END.lastIndex;
+      }
+      if (s.endsWith(ESC)) this.carry = ESC; // may be the first half of ST
+      return -1;
+    }
+
+    applySgr(params) {
+      if (/^[<=>?]/.test(params)) return; // private modes share the `m` final
+      const parts = params.split(";");
+      for (let i = 0; i < parts.length; i++) {
+        if (parts[i].includes(":")) {
+          this.applyColon(parts[i].split(":").map(Number));
+          continue;
+        }
+        const code = Number(parts[i] || 0);
+        if (code === 38 || code === 48) {
+          const mode = Number(parts[i + 1]);
+          const width = mode === 5 ? 1 : mode === 2 ? 3 : 0;
+          const args = parts.slice(i + 2, i + 2 + width).map(Number);
+          this.setColor(code, mode, args);
+          i += 1 + width;
+        } else {
+          this.applyCode(code);
+        }
+      }
+      this.style = styleFor(this.sgr);
+    }
+
+    // ISO 8613-6 form, e.g. 38:2::255:0:0 (with a colour-space id) or 38:5:n.
+    applyColon([code, mode, ...rest]) {
+      if (code === 38 || code === 48) {
+        const withSpaceId = mode === 2 && rest.length >= 4;
+        this.setColor(code, mode, withSpaceId ? rest.slice(1) : rest);
+      } else if (code === 4) {
+        this.sgr.underline = mode !== 0;
+      }
+    }
+
+    setColor(code, mode, args) {
+      let color = null;
+      if (mode === 5) color = paletteColor(args[0]);
+      else if (mode === 2) color = rgbColor(args);
+      if (color) this.sgr[code === 38 ? "fg" : "bg"] = color;
+    }
+
+    applyCode(code) {
+      const sgr = this.sgr;
+      if (code === 0) this.sgr = plainSgr();
+      else if (code === 1) sgr.bold = true;
+      else if (code === 2) sgr.dim = true;
+      else if (code === 3) sgr.italic = true;
+      else if (code === 4) sgr.underline = true;
+      else if (code === 7) sgr.inverse = true;
+      else if (code === 9) sgr.strike = true;
+      else if (code === 22) sgr.bold = sgr.dim = false;
+      else if (code === 23) sgr.italic = false;
+      else if (code === 24) sgr.underline = false;
+      else if (code === 27) sgr.inverse = false;
+      else if (code === 29) sgr.strike = false;
+      else if (code >= 30 && code <= 37) sgr.fg = paletteColor(code - 30);
+      else if (code === 39) sgr.fg = null;
+      else if (code >= 40 && code <= 47) sgr.bg = paletteColor(code - 40);
+      else if (code === 49) sgr.bg = null;
+      else if (code >= 90 && code <= 97) sgr.fg = paletteColor(code - 82);
+      else if (code >= 100 && code <= 107) sgr.bg = paletteColor(code - 92);
+    }
+  }
+
+  // ── Output panel ────────────────────────────────────────────────────
+
+  function countLines(text) {
+    let n = 0;
+    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+    return n;
+  }
+
+  // Index just past the `n`-th newline of `text` (n ≥ 1, and text has them).
+  function afterLine(text, n) {
+    let i = -1;
+    while (n-- > 0) i = text.indexOf("\n", i + 1);
+    return i + 1;
+  }
+
+  // Queues output and writes it once per animation frame, so a flood of
+  // small frames costs one layout per frame instead of one per frame sent.
+  // Queued items are {kind: "text"|"block", cls, key, css, text, lines}; the
+  // rendered ones are kept as entries {key, lines, node}, oldest first.
+  class OutputView {
+    constructor(element) {
+      this.element = element;
+      this.clear();
+    }
+
+    clear() {
+      this.element.replaceChildren();
+      this.entries = [];
+      this.lines = 0;
+      this.queue = [];
+      this.queuedLines = 0;
+      this.trimNote = null;
+      if (this.frame) cancelAnimationFrame(this.frame);
+      this.frame = 0;
+    }
+
+    text(text, cls, style) {
+      const key = cls + (style ? style.key : "");
+      const lines = countLines(text);
+      const last = this.queue[this.queue.length - 1];
+      if (last && last.kind === "text" && last.key === key) {
+        last.text += text;
+        last.lines += lines;
+      } else {
+        this.queue.push({ kind: "text", cls, key, css: style?.css, text, lines });
+      }
+      this.queued(lines);
+    }
+
+    block(cls, text) {
+      this.queue.push({ kind: "block", cls, text, lines: 1 });
+      this.queued(1);
+    }
+
+    queued(lines) {
+      this.queuedLines += lines;
+      // Animation frames pause in a background tab; the queue must not grow
+      // without bound meanwhile.
+      if (this.queuedLines > 2 * MAX_LINES) {
+        this.queuedLines -= this.dropOldest(this.queue, this.queuedLines - MAX_LINES);
+      }
+      if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+    }
+
+    flush() {
+      this.frame = 0;
+      if (this.queue.length === 0) return;
+      const el = this.element;
+      const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+
+      this.queuedLines -= this.dropOldest(this.queue, this.queuedLines - MAX_LINES);
+      const fragment = document.createDocumentFragment();
+      for (const item of this.queue) this.render(item, fragment);
+      el.append(fragment);
+      this.queue = [];
+      this.queuedLines = 0;
+
+      const heightBefore = atBottom ? 0 : el.scrollHeight;
+      const removed = this.dropOldest(this.entries, this.lines - MAX_LINES, true);
+      this.lines -= removed;
+      // Keep what the reader is looking at in place while the top goes away.
+      if (removed && !atBottom) el.scrollTop -= heightBefore - el.scrollHeight;
+      if (atBottom) el.scrollTop = el.scrollHeight;
+    }
+
+    render(item, fragment) {
+      const last = this.entries[this.entries.length - 1];
+      this.lines += item.lines;
+      if (item.kind === "text" && last && last.key === item.key
+          && last.node.firstChild.length + item.text.length <= MERGE_MAX_CHARS) {
+        last.node.firstChild.appendData(item.text);
+        last.lines += item.lines;
+        return;
+      }
+      const node = document.createElement(item.kind === "text" ? "span" : "div");
+      node.className = item.cls;
+      if (item.css) Object.assign(node.style, item.css);
+      node.textContent = item.text;
+      fragment.append(node);
+      this.entries.push({ key: item.key, lines: item.lines, node });
+    }
+
+    // Removes `excess` lines from the front of `list`; returns lines removed.
+    dropOldest(list, excess, inDom = false) {
+      let removed = 0;
+      while (excess > removed && list.length > 0) {
+        const first = list[0];
+        const need = excess - removed;
+        if (first.lines <= need) {
+          list.shift();
+          if (inDom) first.node.remove();
+          removed += first.lines;
+        } else {
+          const cut = afterLine(inDom ? first.node.firstChild.data : first.text, need);
+          if (inDom) first.node.firstChild.deleteData(0, cut);
+          else first.text = first.text.slice(cut);
+          first.lines -= need;
+          removed += need;
+        }
+      }
+      if (removed) this.noteTrim();
+      return removed;
+    }
+
+    noteTrim() {
+      if (this.trimNote) return;
+      this.trimNote = document.createElement("div");
+      this.trimNote.className = "note trim-note";
+      this.trimNote.textContent = "… earlier output removed from view";
+      this.element.prepend(this.trimNote);
+    }
+  }
+
+  // ── Words for the status line ───────────────────────────────────────
+
+  function seconds(ms) {
+    return `${(ms / 1000).toFixed(2)} s`;
+  }
+
+  function bytes(n) {
+    const units = [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]];
+    for (const [unit, size] of units) {
+      if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
+    }
+    return `${n} B`;
+  }
+
+  function usage(frame) {
+    const { wall_time: wall, cpu_time: cpu, memory } = frame;
+    const parts = [];
+    if (Number.isFinite(wall)) parts.push(`wall ${seconds(wall)}`);
+    if (Number.isFinite(cpu)) parts.push(`CPU ${seconds(cpu)}`);
+    if (Number.isFinite(memory)) parts.push(`memory ${bytes(memory)}`);
+    return parts.map((part) => ` · ${part}`).join("");
+  }
+
+  // Returns [words, kind]; kind picks the status line's colour.
+  function describeExit(frame) {
+    const { status, code, message, signal } = frame;
+    if (status === "XX") {
+      const detail = message || "no details were given";
+      return [`The playground failed to run this program (our fault): ${detail}`,
+        "error"];
+    }
+    if (status === "CE") return ["Compilation failed", "fail"];
+    if (status == null && frame.stage === "compile") return ["Compiled", "ok"];
+    if (status == null || status === "RE") {
+      return [`Exited with code ${code}`, code === 0 ? "ok" : "fail"];
+    }
+    if (message) return [message, "fail"];
+    return [signal ? `Ended by ${signal}` : `Ended with status ${status}`, "fail"];
+  }
+
+  function setStatus(text, kind = "") {
+    ui.status.textContent = text;
+    ui.status.dataset.kind = kind;
+  }
+
+  // ── Runtimes and the editor ─────────────────────────────────────────
+
+  const dataElement = byId("runtimes-data");
+  const runtimes = dataElement ? JSON.parse(dataElement.textContent) : [];
+
+  // A language's name is its option value unless several versions share it.
+  const nameCounts = new Map();
+  for (const rt of runtimes) {
+    nameCounts.set(rt.language, (nameCounts.get(rt.language) ?? 0) + 1);
+  }
+  const optionValue = (rt) =>
+    nameCounts.get(rt.language) > 1 ? `${rt.language}@${rt.version}` : rt.language;
+
+  function findRuntime(name) {
+    const wanted = String(name).toLowerCase();
+    const matchers = [
+      (rt) => optionValue(rt) === wanted,
+      (rt) => `${rt.language}@${rt.version}` === wanted,
+      (rt) => `${rt.language} ${rt.version}` === wanted,
+      (rt) => rt.language.toLowerCase() === wanted,
+      (rt) => (rt.aliases ?? []).some((alias) => alias.toLowerCase() === wanted),
+    ];
+    for (const matches of matchers) {
+      const found = runtimes.find(matches);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  for (const rt of runtimes) {
+    ui.language.append(new Option(`${rt.language} ${rt.version}`, optionValue(rt)));
+  }
+  let current = runtimes[0] ?? null;
+
+  function makeEditor() {
+    const options = {
+      language: current?.editor_mode ?? "",
+      doc: current?.starter ?? "",
+      onRun: startRun,
+    };
+    if (window.PlaygroundEditor) {
+      return window.PlaygroundEditor.create(ui.editor, options);
+    }
+
+    // Without the bundle a plain text area keeps the page usable.
+    const area = document.createElement("textarea");
+    area.className = "plain-editor";
+    area.spellcheck = false;
+    area.value = options.doc;
+    area.setAttribute("aria-label", "Code editor");
+    area.addEventListener("keydown", runOnModEnter);
+    ui.editor.append(area);
+    return {
+      getCode: () => area.value,
+      setCode: (text) => { area.value = String(text); },
+      setLanguage() {},
+      focus: () => area.focus(),
+    };
+  }
+
+  function switchLanguage(next, { ask }) {
+    const starter = current?.starter ?? "";
+    const code = editor.getCode();
+    current = next;
+    ui.language.value = optionValue(next);
+    editor.setLanguage(next.editor_mode);
+
+    const untouched = code === starter || code.trim() === "";
+    const question = `Replace your code with the ${next.language} starter program?`;
+    if (untouched || (ask && window.confirm(question))) {
+      editor.setCode(next.starter ?? "");
+    }
+  }
+
+  function runOnModEnter(event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      startRun();
+    }
+  }
+
+  // ── A run ───────────────────────────────────────────────────────────
+
+  const view = new OutputView(ui.output);
+  let active = null;
+
+  function socketUrl() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}/api/v2/connect`;
+  }
+
+  function send(run, frame) {
+    const state = run.socket.readyState;
+    if (state === WebSocket.OPEN) run.socket.send(JSON.stringify(frame));
+    else if (state === WebSocket.CONNECTING) run.outbox.push(frame);
+  }
+
+  function startRun() {
+    if (active || !current) return;
+    const stdin = ui.stdin.value;
+    const init = {
+      type: "init",
+      language: current.language,
+      version: current.version,
+      files: [{ content: editor.getCode() }],
+      args: [],
+    };
+    if (stdin !== "") init.stdin = stdin;
+
+    view.clear();
+    const run = {
+      socket: new WebSocket(socketUrl()),
+      parsers: { stdout: new AnsiParser(), stderr: new AnsiParser() },
+      outbox: [init],
+      opened: false,
+      stageOpen: false,
+      lastExit: null,
+      errorShown: false,
+      stopping: false,
+      timer: 0,
+      // Input given up front ends with EOF, as a file redirected to stdin does.
+      stdinOpen: stdin === "",
+      label: `${current.language} ${current.version}`,
+      returnFocusTo: document.activeElement,
+    };
+    if (!run.stdinOpen) run.outbox.push({ type: "close_stdin" });
+    active = run;
+    showRunning(run);
+    setStatus(`Connecting to run ${run.label}…`);
+
+    run.socket.addEventListener("open", () => onOpen(run));
+    run.socket.addEventListener("message", (event) => onMessage(run, event.data));
+    run.socket.addEventListener("close", () => onClose(run));
+  }
+
+  function onOpen(run) {
+    if (run !== active) return;
+    run.opened = true;
+    for (const frame of run.outbox.splice(0)) send(run, frame);
+    if (!run.stopping) setStatus(`Starting ${run.label}…`);
+  }
+
+  function onMessage(run, raw) {
+    if (run !== active) return;
+    let frame;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      return; // the protocol only has JSON frames; anything else is noise
+    }
+    if (frame.type === "runtime") onRuntime(run, frame);
+    else if (frame.type === "stage") onStage(run, frame);
+    else if (frame.type === "data") onData(run, frame);
+    else if (frame.type === "exit") onExit(run, frame);
+    else if (frame.type === "error") onError(run, frame);
+  }
+
+  function onRuntime(run, frame) {
+    run.label = `${frame.language} ${frame.version}`;
+    if (!run.stopping) setStatus(`Running ${run.label}…`);
+  }
+
+  function onStage(run, frame) {
+    run.stageOpen = true;
+    // Each stage is a new process: colours set by the last one do not carry.
+    run.parsers = { stdout: new AnsiParser(), stderr: new AnsiParser() };
+    const words = { compile: "compiling", run: "running" }[frame.stage] ?? frame.stage;
+    view.block("stage", `${words}…`);
+    if (!run.stopping) setStatus(`${words[0].toUpperCase()}${words.slice(1)}…`);
+  }
+
+  function onData(run, frame) {
+    const parser = run.parsers[frame.stream];
+    if (!parser || typeof frame.data !== "string") return;
+    const cls = frame.stream === "stderr" ? "stderr" : "stdout";
+    parser.feed(frame.data, (text, style) => view.text(text, cls, style));
+  }
+
+  function onExit(run, frame) {
+    run.stageOpen = false;
+    run.lastExit = frame;
+    if (frame.truncated) {
+      view.block("note", "Output cut here: the output cap was reached");
+    }
+    const [words, kind] = describeExit(frame);
+    setStatus(words + usage(frame), kind);
+
+    // The server closes the socket after the last stage; should it not, the
+    // page must not stay busy, and a next stage cancels this.
+    clearTimeout(run.timer);
+    if (frame.stage !== "compile" || frame.status != null) {
+      run.timer = setTimeout(() => abandon(run), STOP_GRACE_MS);
+    }
+  }
+
+  function onError(run, frame) {
+    run.errorShown = true;
+    setStatus(`Error: ${frame.message ?? "the server reported an error"}`, "error");
+  }
+
+  function onClose(run) {
+    if (run !== active) return;
+    const ended = run.lastExit !== null && !run.stageOpen;
+    if (!ended && !run.errorShown) {
+      const why = run.opened ? "" : ": the playground server could not be reached";
+      setStatus(`Connection lost${why}`, "error");
+    }
+    finish(run);
+  }
+
+  function stopRun() {
+    const run = active;
+    if (!run || run.stopping) return;
+    run.stopping = true;
+    ui.stop.disabled = true;
+    setStatus("Stopping…");
+    if (!run.opened) {
+      abandon(run, "Stopped before the run started");
+      return;
+    }
+    send(run, { type: "signal", signal: "SIGKILL" });
+    clearTimeout(run.timer);
+    run.timer = setTimeout(() => {
+      const confirmed = run.lastExit !== null && !run.stageOpen;
+      abandon(run, confirmed ? "" : "Stopped; the server did not confirm in time");
+    }, STOP_GRACE_MS);
+  }
+
+  // Closing the socket ends the run on the server too; the page does not
+  // wait for the close handshake, which a stuck server may never finish.
+  function abandon(run, words) {
+    if (run !== active) return;
+    run.socket.close();
+    if (words) setStatus(words, "fail");
+    finish(run);
+  }
+
+  function finish(run) {
+    clearTimeout(run.timer);
+    const focus = document.activeElement;
+    const focusWasInRow = ui.inputRow.contains(focus) || focus === document.body;
+    active = null;
+    showIdle();
+    if (!focusWasInRow) return;
+    if (ui.editor.contains(run.returnFocusTo)) editor.focus();
+    else if (run.returnFocusTo?.isConnected) run.returnFocusTo.focus();
+  }
+
+  // ── Interactive input ───────────────────────────────────────────────
+
+  function sendInput(text) {
+    send(active, { type: "data", stream: "stdin", data: text });
+    view.text(text, "stdin-echo", null);
+  }
+
+  function sendLine() {
+    if (!active?.stdinOpen) return;
+    sendInput(`${ui.input.value}\n`);
+    ui.input.value = "";
+  }
+
+  function sendEof() {
+    if (!active?.stdinOpen) return;
+    if (ui.input.value !== "") sendInput(ui.input.value);
+    send(active, { type: "close_stdin" });
+    active.stdinOpen = false;
+    ui.input.value = "";
+    showInputState(active);
+  }
+
+  function showInputState(run) {
+    ui.input.disabled = ui.eof.disabled = !run.stdinOpen;
+    ui.input.placeholder = run.stdinOpen ? "" : "Input closed (EOF sent)";
+  }
+
+  function showRunning(run) {
+    ui.run.disabled = true;
+    ui.stop.disabled = false;
+    ui.output.setAttribute("aria-busy", "true");
+    ui.inputRow.hidden = false;
+    showInputState(run);
+    if (run.stdinOpen) ui.input.focus();
+  }
+
+  function showIdle() {
+    ui.run.disabled = runtimes.length === 0;
+    ui.stop.disabled = true;
+    ui.output.removeAttribute("aria-busy");
+    ui.inputRow.hidden = true;
+    ui.input.value = "";
+  }
+
+  // ── Wiring ──────────────────────────────────────────────────────────
+
+  const editor = makeEditor();
+
+  ui.run.addEventListener("click", startRun);
+  ui.stop.addEventListener("click", stopRun);
+  ui.eof.addEventListener("click", sendEof);
+  ui.stdin.addEventListener("keydown", runOnModEnter);
+  ui.language.addEventListener("change", () => {
+    const next = runtimes.find((rt) => optionValue(rt) === ui.language.value);
+    if (next && next !== current) switchLanguage(next, { ask: true });
+  });
+  ui.input.addEventListener("keydown", (event) => {
+    if (event.isComposing) return;
+    const ctrlOnly = event.ctrlKey && !event.altKey && !event.metaKey;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      sendLine();
+    } else if (ctrlOnly && event.key.toLowerCase() === "d") {
+      event.preventDefault();
+      sendEof();
+    }
+  });
+
+  showIdle();
+  if (runtimes.length === 0) setStatus("No languages are available right now", "error");
+
+  window.playground = {
+    getCode: () => editor.getCode(),
+    setCode: (text) => editor.setCode(text),
+    // Switches without asking: unedited starter code is replaced, edits kept.
+    setLanguage(name) {
+      const rt = findRuntime(name);
+      if (!rt) {
+        const known = runtimes.map(optionValue).join(", ");
+        throw new Error(`unknown language "${name}"; known: ${known}`);
+      }
+      if (rt !== current) switchLanguage(rt, { ask: false });
+    },
+  };
+})();
