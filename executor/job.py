@@ -96,8 +96,9 @@ class Stage:
 class Job:
     """A resolved request: files, stdin and the stages to run in order.
 
-    `interactive` gives the run stage a pseudo-terminal for stdin and stdout;
-    otherwise stdin is `stdin` followed by end of file.
+    `interactive` gives the run stage a pseudo-terminal for stdin and, unless
+    `stdout_terminal` is false, for stdout; otherwise stdin is `stdin`
+    followed by end of file.
     """
 
     run_id: str
@@ -109,6 +110,7 @@ class Job:
     readonly_paths: list[str] = field(default_factory=list)
     stdin: bytes = b""
     interactive: bool = False
+    stdout_terminal: bool = True
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -121,6 +123,7 @@ class Job:
             "readonly_paths": self.readonly_paths,
             "stdin": base64.b64encode(self.stdin).decode(),
             "interactive": self.interactive,
+            "stdout_terminal": self.stdout_terminal,
         }
 
     @classmethod
@@ -135,4 +138,5 @@ class Job:
             readonly_paths=[str(p) for p in data.get("readonly_paths", [])],
             stdin=base64.b64decode(data.get("stdin", "")),
             interactive=bool(data.get("interactive", False)),
+            stdout_terminal=bool(data.get("stdout_terminal", True)),
         )

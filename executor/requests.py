@@ -147,5 +147,6 @@ def build_job(payload: Mapping[str, Any], registry: Registry, config: Config,
                             limits["compile"]))
     stages.append(Stage("run", _expand(runtime.run, source) + args, limits["run"]))
     job = Job(new_run_id(), runtime.language, runtime.version or "", files, stages,
-              runtime.environment(), runtime.readonly_paths, stdin, interactive)
+              runtime.environment(), runtime.readonly_paths, stdin, interactive,
+              runtime.stdout_terminal)
     return job, runtime

@@ -32,7 +32,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "language": str, "aliases": list, "editor_mode": str, "packages": list,
     "runtime": str, "source_file": str, "version": dict, "compile": list,
     "run": list, "env": dict, "readonly_paths": list, "limits": dict,
-    "hello": str, "starter": str,
+    "hello": str, "starter": str, "stdout_terminal": bool,
 }
 _REQUIRED = ("language", "source_file", "version", "run", "hello")
 
@@ -56,6 +56,7 @@ class Runtime:
     editor_mode: str = "text"
     runtime: str | None = None
     starter: str = ""
+    stdout_terminal: bool = True
 
     @property
     def available(self) -> bool:
@@ -122,7 +123,7 @@ def load_file(path: Path, detect: bool = True) -> Runtime:
         readonly_paths=data.get("readonly_paths", []), limits=data.get("limits", {}),
         packages=data.get("packages", []), editor_mode=data.get("editor_mode", "text"),
         runtime=data.get("runtime"), starter=data.get("starter", data["hello"]).strip()
-        + "\n",
+        + "\n", stdout_terminal=data.get("stdout_terminal", True),
     )
 
 

@@ -56,23 +56,30 @@ class Streams:
     stdin: int | None
     outputs: dict[int, str]
     child: Stdio
+    terminal: bool
 
     @classmethod
-    def create(cls, terminal: bool) -> Streams:
+    def create(cls, terminal: bool, stdout_terminal: bool) -> Streams:
+        """Pipes, or a pty for stdin (and for stdout unless the runtime
+        declares that its stdout must stay a pipe)."""
         stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        outputs = {out_r: "stdout", stderr_r: "stderr"}
         if terminal:
-            master, slave = _open_pty()
-            os.set_inheritable(master, False)
-            stdin, outputs = master, {master: "stdout", stderr_r: "stderr"}
-            child = Stdio(slave, slave, stderr_w)
+            stdin, slave = _open_pty()
+            os.set_inheritable(stdin, False)
+            child = Stdio(slave, out_w, stderr_w)
+            if stdout_terminal:
+                os.close(out_r)
+                os.close(out_w)
+                outputs = {stdin: "stdout", stderr_r: "stderr"}
+                child = Stdio(slave, slave, stderr_w)
         else:
-            in_r, in_w = os.pipe2(os.O_CLOEXEC)
-            out_r, out_w = os.pipe2(os.O_CLOEXEC)
-            stdin, outputs = in_w, {out_r: "stdout", stderr_r: "stderr"}
+            in_r, stdin = os.pipe2(os.O_CLOEXEC)
             child = Stdio(in_r, out_w, stderr_w)
         for fd in (stdin, *outputs):
             os.set_blocking(fd, False)
-        return cls(stdin, outputs, child)
+        return cls(stdin, outputs, child, terminal)
 
 
 @dataclass
@@ -94,10 +101,6 @@ class StageProcess:
     files: list[File] = field(default_factory=list)
     report: Decoder = field(default_factory=Decoder)
     init_pidfd: int | None = None
-
-    @property
-    def terminal(self) -> bool:
-        return self.streams.child.stdin == self.streams.child.stdout
 
     def start(self, spec: Spec, hierarchy: cgroups.Hierarchy, host_id: int,
               root: str) -> None:

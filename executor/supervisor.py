@@ -219,7 +219,8 @@ class Supervisor:
             return
         spec = Spec(job.run_id, stage.name, stage.argv, job.env, limits, run.files,
                     job.readonly_paths, collect_files=stage.name == "compile")
-        process = StageProcess(job.run_id, stage, Streams.create(terminal), cgroup)
+        streams = Streams.create(terminal, job.stdout_terminal)
+        process = StageProcess(job.run_id, stage, streams, cgroup)
         run.current = process
         process.start(spec, self.hierarchy, self.uid_base + 2 * run.slot, self.root)
         self._watch_stage(run, process)
@@ -373,7 +374,7 @@ class Supervisor:
         if process.stage.name != "run":
             self._close_stdin_fd(run)  # compilers read nothing
             return
-        if process.terminal and run.stdin_eof and not run.stdin.endswith(EOF_BYTE):
+        if process.streams.terminal and run.stdin_eof and not run.stdin.endswith(EOF_BYTE):
             # A terminal ends a partial line with one ^D, and input with another.
             last = run.stdin[-1:] if run.stdin else b""
             run.stdin += EOF_BYTE if (last == b"\n" or (not last and run.at_line_start)) \
@@ -393,7 +394,7 @@ class Supervisor:
             self._watch(fd, write=lambda: self._pump_stdin(run))
         elif fd in self.writers:
             self._unwatch(fd, read=False)
-        if not run.stdin and run.stdin_eof and not process.terminal:
+        if not run.stdin and run.stdin_eof and not process.streams.terminal:
             self._close_stdin_fd(run)
 
     def _close_stdin_fd(self, run: Run) -> None:

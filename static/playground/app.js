@@ -244,6 +244,7 @@
       this.queue = [];
       this.queuedLines = 0;
       this.trimNote = null;
+      this.atLineStart = true;
       if (this.frame) cancelAnimationFrame(this.frame);
       this.frame = 0;
     }
@@ -297,21 +298,47 @@
       if (atBottom) el.scrollTop = el.scrollHeight;
     }
 
+    // stderr carries a margin mark on each of its lines. CSS repeats the mark
+    // on every line box of a span, so a span with the mark must begin at the
+    // start of a line: stderr text that begins mid-line is split after its
+    // first newline.
     render(item, fragment) {
-      const last = this.entries[this.entries.length - 1];
       this.lines += item.lines;
-      if (item.kind === "text" && last && last.key === item.key
-          && last.node.firstChild.length + item.text.length <= MERGE_MAX_CHARS) {
-        last.node.firstChild.appendData(item.text);
-        last.lines += item.lines;
+      if (item.kind !== "text") {
+        this.append(item, item.text, item.lines, false, fragment);
+        this.atLineStart = true;
+        return;
+      }
+      const marked = item.cls === "stderr";
+      let { text, lines } = item;
+      const firstBreak = text.indexOf("\n");
+      const startsMidLine = marked && !this.atLineStart;
+      if (startsMidLine && firstBreak >= 0 && firstBreak + 1 < text.length) {
+        this.append(item, text.slice(0, firstBreak + 1), 1, false, fragment);
+        text = text.slice(firstBreak + 1);
+        lines -= 1;
+        this.atLineStart = true;
+      }
+      this.append(item, text, lines, marked && this.atLineStart, fragment);
+      this.atLineStart = text.endsWith("\n");
+    }
+
+    append(item, text, lines, lineMark, fragment) {
+      const last = this.entries[this.entries.length - 1];
+      const mergeable = item.kind === "text" && last?.key === item.key
+        && (last.lineMark || !lineMark)
+        && last.node.firstChild.length + text.length <= MERGE_MAX_CHARS;
+      if (mergeable) {
+        last.node.firstChild.appendData(text);
+        last.lines += lines;
         return;
       }
       const node = document.createElement(item.kind === "text" ? "span" : "div");
-      node.className = item.cls;
+      node.className = lineMark ? `${item.cls} line-start` : item.cls;
       if (item.css) Object.assign(node.style, item.css);
-      node.textContent = item.text;
+      node.textContent = text;
       fragment.append(node);
-      this.entries.push({ key: item.key, lines: item.lines, node });
+      this.entries.push({ key: item.key, lineMark, lines, node });
     }
 
     // Removes `excess` lines from the front of `list`; returns lines removed.

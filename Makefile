@@ -1,0 +1,25 @@
+# The two commands a new machine needs (as root on Debian):
+#   make run    install what is missing, then serve http://127.0.0.1:8000
+#   make test   install what is missing, then run the whole test suite
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-test editor services
+
+install:
+	bash scripts/bootstrap.sh
+
+install-test:
+	bash scripts/bootstrap.sh --with-browser
+
+run: install
+	$(PY) manage.py check --fail-level ERROR
+	.venv/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+
+test: install-test
+	$(PY) -m pytest
+
+# Rebuild the committed editor bundle from frontend/ (needs Node.js and npm).
+editor:
+	cd frontend && npm ci && npm run build

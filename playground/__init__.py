@@ -1,0 +1,1 @@
+"""The Django project: pages, the Piston-compatible API and its websocket."""

@@ -1,0 +1,1 @@
+"""The Piston-compatible API: HTTP views and the websocket consumer."""

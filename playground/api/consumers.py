@@ -1,0 +1,165 @@
+"""The websocket `/api/v2/connect`: Piston's v2 interactive protocol.
+
+    client: init -> (data | close_stdin | signal)*
+    server: runtime -> (stage, data*, exit)+ -> close 4999
+
+A bad frame gets an `error` frame and a close code; a run never outlives its
+socket: a disconnect stops it.
+"""
+
+import asyncio
+import json
+import logging
+import signal
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from executor import config
+from executor.backends import RunHandle, get_backend
+from executor.errors import JobError
+from executor.events import Output, StageExited, StageStarted
+from executor.requests import build_job
+from executor.results import OutputCollector
+from executor.sandbox.init import FORWARDED
+from playground.api.results import exit_fields
+from playground.registry import registry
+
+log = logging.getLogger(__name__)
+
+INIT_TIMEOUT_SECONDS = 5
+SIGNALS = {signal.Signals(s).name: int(s) for s in (*FORWARDED, signal.SIGKILL)}
+MAX_STDIN_FRAME_BYTES = 64 * 1024
+
+
+class Close:
+    """Close codes, as Piston numbers them."""
+
+    ALREADY_INITIALISED = 4000
+    INIT_TIMEOUT = 4001
+    ERROR = 4002
+    NOT_INITIALISED = 4003
+    STDIN_ONLY = 4004
+    INVALID_SIGNAL = 4005
+    COMPLETED = 4999
+
+
+class RunConsumer(AsyncWebsocketConsumer):
+    run: RunHandle | None = None
+    pump: asyncio.Task[None] | None = None
+    timer: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.timer = asyncio.create_task(self._init_deadline())
+
+    async def disconnect(self, code: int) -> None:
+        for task in (self.timer, self.pump):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        if self.run is not None:
+            await self.run.stop()
+
+    async def _init_deadline(self) -> None:
+        await asyncio.sleep(INIT_TIMEOUT_SECONDS)
+        if self.run is None:
+            await self.fail("no init frame arrived in time", Close.INIT_TIMEOUT)
+
+    async def fail(self, message: str, code: int = Close.ERROR) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "message": message}))
+        await self.close(code)
+
+    async def receive(self, text_data: str | None = None,
+                      bytes_data: bytes | None = None) -> None:
+        try:
+            frame = json.loads(text_data) if text_data is not None else None
+        except (json.JSONDecodeError, RecursionError):
+            frame = None
+        if not isinstance(frame, dict):
+            await self.fail("frames must be JSON objects with a 'type'")
+            return
+        handler = {
+            "init": self.on_init, "data": self.on_data,
+            "close_stdin": self.on_close_stdin, "signal": self.on_signal,
+        }.get(frame.get("type"))
+        if handler is None:
+            await self.fail(f"unknown frame type {frame.get('type')!r}; expected "
+                            "init, data, close_stdin or signal")
+            return
+        await handler(frame)
+
+    async def on_init(self, frame: dict[str, Any]) -> None:
+        if self.run is not None:
+            await self.fail("the run is already initialised", Close.ALREADY_INITIALISED)
+            return
+        settings = config.get()
+        try:
+            job, runtime = build_job(frame, registry(), settings,
+                                     settings.defaults["page_output_bytes"],
+                                     interactive=True)
+        except JobError as exc:
+            await self.fail(str(exc))
+            return
+        self.run = await get_backend().submit(job)
+        await self.send_json({"type": "runtime", "language": runtime.language,
+                              "version": runtime.version})
+        self.pump = asyncio.create_task(self._forward_events(self.run))
+
+    async def _require_run(self) -> RunHandle | None:
+        if self.run is None:
+            await self.fail("send init first", Close.NOT_INITIALISED)
+        return self.run
+
+    async def on_data(self, frame: dict[str, Any]) -> None:
+        if (run := await self._require_run()) is None:
+            return
+        data = frame.get("data")
+        if frame.get("stream") != "stdin":
+            await self.fail("only stdin can be written", Close.STDIN_ONLY)
+        elif not isinstance(data, str) or len(data) > MAX_STDIN_FRAME_BYTES:
+            await self.fail(f"data must be a string of at most "
+                            f"{MAX_STDIN_FRAME_BYTES} characters")
+        else:
+            await run.write_stdin(data.encode("utf-8", "surrogatepass"))
+
+    async def on_close_stdin(self, frame: dict[str, Any]) -> None:
+        if (run := await self._require_run()) is not None:
+            await run.close_stdin()
+
+    async def on_signal(self, frame: dict[str, Any]) -> None:
+        if (run := await self._require_run()) is None:
+            return
+        signum = SIGNALS.get(str(frame.get("signal")))
+        if signum is None:
+            await self.fail(f"invalid signal {frame.get('signal')!r}; one of "
+                            f"{sorted(SIGNALS)}", Close.INVALID_SIGNAL)
+            return
+        await run.send_signal(signum)
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content))
+
+    async def _forward_events(self, run: RunHandle) -> None:
+        output = OutputCollector()
+        truncated = False
+        async for event in run.events():
+            if isinstance(event, StageStarted):
+                output = OutputCollector()
+                await self.send_json({"type": "stage", "stage": event.stage})
+            elif isinstance(event, Output):
+                if text := output.feed(event.stream, event.data):
+                    await self.send_json({"type": "data", "stream": event.stream,
+                                          "data": text})
+            elif isinstance(event, StageExited):
+                await self._flush(output)
+                result = event.result
+                truncated = result.stdout_truncated or result.stderr_truncated
+                await self.send_json({"type": "exit", "stage": event.stage,
+                                      **exit_fields(result), "truncated": truncated})
+        self.run = None
+        await self.close(Close.COMPLETED)
+
+    async def _flush(self, output: OutputCollector) -> None:
+        for stream in ("stdout", "stderr"):
+            if text := output.feed(stream, b"", final=True):
+                await self.send_json({"type": "data", "stream": stream, "data": text})

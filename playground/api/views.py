@@ -1,0 +1,75 @@
+"""HTTP endpoints of Piston's v2 API."""
+
+import json
+import logging
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from executor import config
+from executor.backends import get_backend
+from executor.errors import JobError
+from executor.events import Output, StageExited
+from executor.requests import build_job
+from executor.results import OutputCollector
+from playground.api.results import stage_json
+from playground.registry import registry
+
+log = logging.getLogger(__name__)
+
+
+def error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"message": message}, status=status)
+
+
+def runtime_list() -> list[dict[str, Any]]:
+    listed = []
+    for rt in registry().installed:
+        entry = {"language": rt.language, "version": rt.version, "aliases": rt.aliases}
+        if rt.runtime:
+            entry["runtime"] = rt.runtime
+        listed.append(entry)
+    return listed
+
+
+@require_GET
+def runtimes(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(runtime_list(), safe=False)
+
+
+def _body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise JobError("the request body is not valid UTF-8") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise JobError(f"the request body is not valid JSON: {exc}") from None
+
+
+@csrf_exempt
+@require_POST
+async def execute(request: HttpRequest) -> JsonResponse:
+    settings = config.get()
+    try:
+        job, runtime = build_job(_body(request), registry(), settings,
+                                 settings.defaults["http_output_bytes"])
+    except JobError as exc:
+        return error(400, str(exc))
+    run = await get_backend().submit(job)
+    stages: dict[str, Any] = {}
+    output = OutputCollector()
+    async for event in run.events():
+        if isinstance(event, Output):
+            output.feed(event.stream, event.data)
+        elif isinstance(event, StageExited):
+            output.finish()
+            stages[event.stage] = stage_json(event.result, output)
+            output = OutputCollector()
+    return JsonResponse({"language": runtime.language, "version": runtime.version,
+                         **stages})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error(404, f"no API endpoint at {request.path}; see /api/v2/runtimes")

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class PlaygroundConfig(AppConfig):
+    name = "playground"
+
+    def ready(self) -> None:
+        from playground import checks  # noqa: F401  (registers the host checks)

@@ -1,0 +1,15 @@
+"""The editor page."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from playground.registry import registry
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    runtimes = [
+        {"language": rt.language, "version": rt.version, "aliases": rt.aliases,
+         "editor_mode": rt.editor_mode, "starter": rt.starter}
+        for rt in registry().installed
+    ]
+    return render(request, "playground/index.html", {"runtimes": runtimes})

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from playground import pages
+from playground.api import views
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("api/v2/runtimes", views.runtimes),
+    path("api/v2/execute", views.execute),
+]
+
+handler404 = "playground.api.views.not_found"
