@@ -151,7 +151,9 @@ class StageProcess:
     def on_report(self, data: bytes) -> None:
         for frame in self.report.feed(data):
             header = frame.header
-            if header["type"] == "exited":
+            if header["type"] == "started":
+                self.started = time.monotonic()  # wall time counts from here
+            elif header["type"] == "exited":
                 self.wait_status = int(header["wait_status"])
                 self.init_cpu_ms = int(header["init_cpu_ms"])
                 self.ended = time.monotonic()

@@ -156,6 +156,7 @@ class SupervisorConnection:
             self.writer.close()
         if self.process is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.process.wait)
+        await self.reader_task
 
 
 class LocalBackend:
@@ -177,3 +178,9 @@ class LocalBackend:
     async def submit(self, job: Job) -> LocalRun:
         connection = await self._connection()
         return await connection.submit(job)
+
+    async def aclose(self) -> None:
+        """Stop this loop's supervisor; its runs end as lost."""
+        connection = self.connections.pop(asyncio.get_running_loop(), None)
+        if connection is not None:
+            await connection.close()

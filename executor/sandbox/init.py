@@ -37,6 +37,7 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
              spec.limits.workdir_bytes, spec.files)
         step("hostname", socket.sethostname, mounts.HOSTNAME)
         step("dumpable", prctl.set_dumpable, False)
+        report.send(report_fd, {"type": "started"})
         program = os.fork()
         if program == 0:
             contain(spec, stdio, report_fd)

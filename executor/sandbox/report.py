@@ -1,6 +1,7 @@
 """What the sandbox tells the supervisor through its report pipe.
 
     setup_failed {step, detail}             an isolation step failed
+    started {}                              the program is about to start
     exited {wait_status, init_cpu_ms}       the program ended
     file {name, executable} + content       a compile stage's output file
 

@@ -1,0 +1,74 @@
+"""The program has no network: not the host's loopback, not anything else."""
+
+import socket
+import threading
+
+import pytest
+
+from tests.conftest import execute
+
+pytestmark = pytest.mark.usefixtures("host_is_clean")
+
+
+@pytest.fixture
+def host_listener():
+    """A TCP server on the host's 127.0.0.1 that records any connection."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)
+            conn.close()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+async def test_host_loopback_is_unreachable(backend, host_listener):
+    port, accepted = host_listener
+    source = f"""
+import socket
+for host in ("127.0.0.1", "localhost", "::1"):
+    try:
+        socket.create_connection((host, {port}), timeout=1).close()
+        print("ESCAPED connect", host)
+    except OSError as exc:
+        print("BLOCKED", host, type(exc).__name__)
+"""
+    result = await execute(backend, "python", source)
+    assert "ESCAPED" not in result["run"]["output"]
+    assert accepted == []
+
+
+async def test_only_a_down_loopback_exists(backend):
+    source = "import socket; print(sorted(n for _, n in socket.if_nameindex()))"
+    result = await execute(backend, "python", source)
+    assert result["run"]["stdout"].strip() == "['lo']"
+    flags = await execute(backend, "bash", "cat /sys/class/net/lo/flags 2>&1 || true")
+    assert "0x1003" not in flags["run"]["stdout"]
+
+
+async def test_name_resolution_fails(backend):
+    source = """
+import socket
+try:
+    socket.getaddrinfo("example.com", 80)
+    print("ESCAPED resolved")
+except OSError as exc:
+    print("BLOCKED", type(exc).__name__)
+"""
+    result = await execute(backend, "python", source)
+    assert result["run"]["stdout"].startswith("BLOCKED")

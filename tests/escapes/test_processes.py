@@ -1,0 +1,156 @@
+"""Every process a run starts ends with it; the run sees only its own."""
+
+import time
+
+import pytest
+
+from tests.conftest import execute
+
+pytestmark = pytest.mark.usefixtures("host_is_clean")
+
+FAST = {"run_timeout": 1000, "run_cpu_time": 1000}
+
+
+async def test_host_processes_are_invisible(backend):
+    source = "import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+    result = await execute(backend, "python", source)
+    assert result["run"]["stdout"].strip() == "[1, 2]"
+
+
+async def test_init_is_the_sandbox_own_and_unreadable(backend):
+    source = """
+print(open("/proc/1/cmdline", "rb").read().split(b"\\0")[0])
+for what in ("environ", "mem", "fd/0"):
+    try:
+        open(f"/proc/1/{what}", "rb").read(1)
+        print("ESCAPED", what)
+    except OSError as exc:
+        print("BLOCKED", what, exc.errno)
+"""
+    result = await execute(backend, "python", source)
+    assert "ESCAPED" not in result["run"]["output"]
+    assert result["run"]["stdout"].count("BLOCKED") == 3
+
+
+async def test_environment_is_a_whitelist(backend):
+    result = await execute(backend, "bash", "env")
+    names = {line.split("=", 1)[0] for line in result["run"]["stdout"].splitlines()}
+    assert names <= {"PATH", "HOME", "LANG", "LC_ALL", "PWD", "SHLVL", "_",
+                     "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING"}
+
+
+async def test_fork_bomb_is_contained(backend):
+    source = """
+import os
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass
+"""
+    started = time.monotonic()
+    result = await execute(backend, "python", source, **FAST)
+    assert result["run"]["status"] == "TO"
+    assert time.monotonic() - started < 4
+
+
+async def test_shell_fork_bomb_is_contained(backend):
+    result = await execute(backend, "bash", "b(){ b & b & wait; }; b", **FAST)
+    assert result["run"]["status"] == "TO"
+
+
+async def test_detached_fork_bomb_dies_when_the_main_shell_exits(backend):
+    # The shell returns at once; whatever it left forking must die with it.
+    started = time.monotonic()
+    result = await execute(backend, "bash", "b(){ b | b & }; b", **FAST)
+    assert result["run"]["status"] is None
+    assert time.monotonic() - started < 2
+
+
+async def test_double_forked_daemon_dies_with_the_run(backend):
+    source = """
+import os, time
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+while True:
+    time.sleep(0.1)
+"""
+    started = time.monotonic()
+    result = await execute(backend, "python", source)
+    assert result["run"]["status"] is None
+    assert time.monotonic() - started < 2
+
+
+async def test_background_child_does_not_hold_the_run(backend):
+    script = "( sleep 30; echo late ) &\nsetsid sh -c 'sleep 300' >/dev/null 2>&1 &\necho done"
+    started = time.monotonic()
+    result = await execute(backend, "bash", script)
+    assert result["run"]["stdout"] == "done\n"
+    assert result["run"]["status"] is None
+    assert time.monotonic() - started < 2
+
+
+async def test_sleeping_program_ends_at_the_wall_limit(backend):
+    result = await execute(backend, "python", "import time; time.sleep(10**6)", **FAST)
+    assert result["run"]["status"] == "TO"
+    assert "Wall" in result["run"]["message"]
+    assert result["run"]["cpu_time"] < 500
+
+
+async def test_stopped_program_ends_at_the_wall_limit(backend):
+    result = await execute(backend, "bash", "echo before\nkill -STOP $$\necho after",
+                           **FAST)
+    assert result["run"]["status"] == "TO"
+    assert result["run"]["stdout"] == "before\n"
+
+
+async def test_cpu_spin_ends_at_the_cpu_limit(backend):
+    result = await execute(backend, "c", "int main(void){ for(;;); }",
+                           run_timeout=3000, run_cpu_time=1000)
+    assert result["run"]["status"] == "TO"
+    assert "CPU" in result["run"]["message"]
+    assert 900 <= result["run"]["cpu_time"] <= 1500
+
+
+async def test_memory_bomb_ends_as_memory_limit(backend):
+    source = "a = []\nwhile True: a.append(bytearray(10**7))"
+    result = await execute(backend, "python", source, run_memory_limit=64 << 20)
+    assert result["run"]["status"] == "ML"
+    assert result["run"]["memory"] <= (64 << 20) + (1 << 20)
+
+
+async def test_memory_spread_over_processes_is_counted_together(backend):
+    source = """
+import os, time
+kids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(30 * 1024 * 1024)
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+print("parent finished")
+"""
+    result = await execute(backend, "python", source, run_memory_limit=64 << 20)
+    assert result["run"]["status"] == "ML"
+
+
+async def test_stdin_is_empty_not_the_server_terminal(backend):
+    started = time.monotonic()
+    result = await execute(backend, "python", "input()")
+    assert result["run"]["status"] == "RE"
+    assert "EOFError" in result["run"]["stderr"]
+    assert time.monotonic() - started < 2
+
+
+async def test_descriptor_exhaustion_is_an_ordinary_error(backend):
+    source = "fs = []\nwhile True: fs.append(open('/dev/null'))"
+    result = await execute(backend, "python", source)
+    assert result["run"]["status"] == "RE"
+    assert "Too many open files" in result["run"]["stderr"]
