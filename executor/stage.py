@@ -101,6 +101,8 @@ class StageProcess:
     files: list[File] = field(default_factory=list)
     report: Decoder = field(default_factory=Decoder)
     init_pidfd: int | None = None
+    helper_done: bool = False
+    report_open: bool = True
 
     def start(self, spec: Spec, hierarchy: cgroups.Hierarchy, host_id: int,
               root: str) -> None:

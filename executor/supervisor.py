@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import selectors
 import shutil
 import signal
 import socket
@@ -26,7 +25,6 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +33,7 @@ import prctl
 from executor import messages
 from executor.errors import SandboxError
 from executor.job import File, Job
+from executor.loop import Loop
 from executor.results import StageResult
 from executor.sandbox import Spec, cgroups
 from executor.sandbox.init import FORWARDED
@@ -74,54 +73,20 @@ class Supervisor:
         self.free_slots = list(range(slots))
         self.waiting: deque[Job] = deque()
         self.runs: dict[str, Run] = {}
-        self.selector = selectors.DefaultSelector()
-        self.readers: dict[int, Callable[[], None]] = {}
-        self.writers: dict[int, Callable[[], None]] = {}
+        self.loop = Loop()
         self.decoder = messages.Decoder()
         self.outbox = bytearray()
         self.running = True
         control.setblocking(False)
-        self._watch(control.fileno(), read=self._on_control)
+        self.loop.watch(control.fileno(), read=self._on_control)
 
     # -- the loop ---------------------------------------------------------
 
     def serve(self) -> None:
         while self.running or self.runs:
-            timeout = POLL_SECONDS if self.runs else None
-            for key, mask in self.selector.select(timeout):
-                fd = key.fd
-                if mask & selectors.EVENT_READ and fd in self.readers:
-                    self.readers[fd]()
-                if mask & selectors.EVENT_WRITE and fd in self.writers:
-                    self.writers[fd]()
+            self.loop.run_once(POLL_SECONDS if self.runs else None)
             self._check_limits()
         self._flush_outbox_blocking()
-
-    def _watch(self, fd: int, read: Callable[[], None] | None = None,
-               write: Callable[[], None] | None = None) -> None:
-        if read is not None:
-            self.readers[fd] = read
-        if write is not None:
-            self.writers[fd] = write
-        self._rearm(fd)
-
-    def _unwatch(self, fd: int, read: bool = True, write: bool = True) -> None:
-        if read:
-            self.readers.pop(fd, None)
-        if write:
-            self.writers.pop(fd, None)
-        self._rearm(fd)
-
-    def _rearm(self, fd: int) -> None:
-        mask = (selectors.EVENT_READ if fd in self.readers else 0) | (
-            selectors.EVENT_WRITE if fd in self.writers else 0)
-        registered = fd in self.selector.get_map()
-        if mask and registered:
-            self.selector.modify(fd, mask)
-        elif mask:
-            self.selector.register(fd, mask)
-        elif registered:
-            self.selector.unregister(fd)
 
     # -- control socket ---------------------------------------------------
 
@@ -170,9 +135,9 @@ class Supervisor:
             return
         del self.outbox[:sent]
         if self.outbox:
-            self._watch(self.control.fileno(), write=self._flush_outbox)
+            self.loop.watch(self.control.fileno(), write=self._flush_outbox)
         else:
-            self._unwatch(self.control.fileno(), read=False)
+            self.loop.unwatch(self.control.fileno(), read=False)
 
     def _flush_outbox_blocking(self) -> None:
         self.control.setblocking(True)
@@ -184,7 +149,7 @@ class Supervisor:
     def _shutdown(self) -> None:
         """The backend is gone: stop accepting work and end every run."""
         self.running = False
-        self._unwatch(self.control.fileno())
+        self.loop.unwatch(self.control.fileno())
         self.waiting.clear()
         for run in list(self.runs.values()):
             self._stop(run)
@@ -234,15 +199,15 @@ class Supervisor:
 
     def _watch_stage(self, run: Run, process: StageProcess) -> None:
         for fd, stream in process.streams.outputs.items():
-            self._watch(fd, read=lambda fd=fd, s=stream: self._on_output(run, fd, s))
+            self.loop.watch(fd, read=lambda fd=fd, s=stream: self._on_output(run, fd, s))
         if process.launched is None:
             self._end_stage(run)
             return
         report = process.launched.report_fd
         os.set_blocking(report, False)
-        self._watch(report, read=lambda: self._on_report(run, report))
+        self.loop.watch(report, read=lambda: self._on_report(run, report))
         pidfd = process.launched.helper_pidfd
-        self._watch(pidfd, read=lambda: self._on_helper_exit(run))
+        self.loop.watch(pidfd, read=lambda: self._on_helper_exit(run))
         self._pump_stdin(run)
 
     def _on_output(self, run: Run, fd: int, stream: str) -> None:
@@ -265,7 +230,7 @@ class Supervisor:
     def _close_output(self, run: Run, fd: int) -> None:
         process = run.current
         assert process is not None
-        self._unwatch(fd)
+        self.loop.unwatch(fd)
         process.streams.outputs.pop(fd, None)
         if fd == process.streams.stdin:
             process.streams.stdin = None
@@ -282,20 +247,19 @@ class Supervisor:
         if data:
             process.on_report(data)
             return
-        self._unwatch(fd)
+        self.loop.unwatch(fd)
         os.close(fd)
-        assert process.launched is not None
-        process.launched = _without_report(process.launched)
+        process.report_open = False
         self._maybe_end_stage(run)
 
     def _on_helper_exit(self, run: Run) -> None:
         process = run.current
         assert process is not None and process.launched is not None
         launched = process.launched
-        self._unwatch(launched.helper_pidfd)
+        self.loop.unwatch(launched.helper_pidfd)
         os.waitpid(launched.helper_pid, 0)
         os.close(launched.helper_pidfd)
-        process.launched = _without_helper(launched)
+        process.helper_done = True
         run.draining_until = time.monotonic() + DRAIN_SECONDS
         self._maybe_end_stage(run)
 
@@ -303,9 +267,8 @@ class Supervisor:
         process = run.current
         if process is None or process.launched is None:
             return
-        helper_done = process.launched.helper_pid == 0
-        report_done = process.launched.report_fd == -1
-        if helper_done and report_done and not process.streams.outputs:
+        if process.helper_done and not process.report_open and \
+                not process.streams.outputs:
             self._end_stage(run)
 
     def _end_stage(self, run: Run) -> None:
@@ -391,9 +354,9 @@ class Supervisor:
                 run.at_line_start = run.stdin[written - 1 : written] in (b"\n", EOF_BYTE)
             del run.stdin[:written]
         if run.stdin:
-            self._watch(fd, write=lambda: self._pump_stdin(run))
-        elif fd in self.writers:
-            self._unwatch(fd, read=False)
+            self.loop.watch(fd, write=lambda: self._pump_stdin(run))
+        elif fd in self.loop.writers:
+            self.loop.unwatch(fd, read=False)
         if not run.stdin and run.stdin_eof and not process.streams.terminal:
             self._close_stdin_fd(run)
 
@@ -404,7 +367,7 @@ class Supervisor:
         fd = process.streams.stdin
         if fd in process.streams.outputs:
             return  # the pty is also stdout; it closes with the output
-        self._unwatch(fd)
+        self.loop.unwatch(fd)
         os.close(fd)
         process.streams.stdin = None
 
@@ -437,16 +400,6 @@ class Supervisor:
                 process.kill("cpu")
             elif now - process.started > process.stage.limits.wall_time_ms / 1000:
                 process.kill("wall")
-
-
-def _without_report(launched: Any) -> Any:
-    from dataclasses import replace
-    return replace(launched, report_fd=-1)
-
-
-def _without_helper(launched: Any) -> Any:
-    from dataclasses import replace
-    return replace(launched, helper_pid=0, helper_pidfd=-1)
 
 
 def _remove_cgroup(run_id: str, cgroup: cgroups.Cgroup) -> None:

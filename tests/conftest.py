@@ -57,40 +57,57 @@ async def execute(backend: Backend, language: str, source: str, *,
     return stages
 
 
-def sandbox_processes() -> list[tuple[int, int]]:
-    """(pid, uid) of every host process running as a sandbox id."""
+def _status(pid: int) -> dict[str, str]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+def _descends_from(pid: int, ancestors: set[int]) -> bool:
+    while pid > 1:
+        pid = int(_status(pid).get("PPid", "0"))
+        if pid in ancestors:
+            return True
+    return False
+
+
+def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
+    """(pid, uid) of host processes under these supervisors that run as a
+    sandbox id. Other supervisors on the machine reuse the same ids."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        uid = int(next(line for line in status.splitlines()
-                       if line.startswith("Uid:")).split()[1])
-        if UID_BASE <= uid < UID_BASE + 2 * SANDBOX_SLOTS:
+        uid = int(_status(int(entry.name)).get("Uid", "0").split()[0])
+        if UID_BASE <= uid < UID_BASE + 2 * SANDBOX_SLOTS and _descends_from(
+                int(entry.name), supervisors):
             found.append((int(entry.name), uid))
     return found
 
 
-def leftover_cgroups() -> list[str]:
-    """Stage cgroups still present under any supervisor's parent group."""
+def leftover_cgroups(supervisors: set[int]) -> list[str]:
+    """Stage cgroups still present under these supervisors' parent groups."""
     left = []
-    for parent in Path("/sys/fs/cgroup/pids").rglob("playground-*"):
-        left += [str(p) for p in parent.iterdir() if p.is_dir()]
+    for pid in supervisors:
+        for parent in Path("/sys/fs/cgroup/pids").rglob(f"playground-{pid}"):
+            left += [str(p) for p in parent.iterdir() if p.is_dir()]
     return left
 
 
 @pytest.fixture
-def host_is_clean() -> Iterator[None]:
-    """After the test: no process of any run alive, no stage cgroup left."""
+def host_is_clean(backend: Backend) -> Iterator[None]:
+    """After the test: no process of its runs alive, no stage cgroup left."""
+    assert isinstance(backend, LocalBackend)
     yield
+    supervisors = set(backend.supervisor_pids())
     deadline = time.monotonic() + 2
-    while (sandbox_processes() or leftover_cgroups()) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+            sandbox_processes(supervisors) or leftover_cgroups(supervisors)):
         time.sleep(0.05)
-    assert sandbox_processes() == [], "a sandboxed process outlived its run"
-    assert leftover_cgroups() == [], "a stage's cgroup was not removed"
+    assert sandbox_processes(supervisors) == [], "a process outlived its run"
+    assert leftover_cgroups(supervisors) == [], "a stage's cgroup was not removed"
 
 
 def pytest_configure(config: Any) -> None:

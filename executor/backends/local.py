@@ -179,6 +179,10 @@ class LocalBackend:
         connection = await self._connection()
         return await connection.submit(job)
 
+    def supervisor_pids(self) -> list[int]:
+        return [c.process.pid for c in self.connections.values()
+                if c.process is not None and c.alive]
+
     async def aclose(self) -> None:
         """Stop this loop's supervisor; its runs end as lost."""
         connection = self.connections.pop(asyncio.get_running_loop(), None)

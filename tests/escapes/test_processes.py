@@ -4,7 +4,11 @@ import time
 
 import pytest
 
-from tests.conftest import execute
+from executor import config
+from executor.events import Output
+from executor.requests import build_job
+from playground.registry import registry
+from tests.conftest import execute, sandbox_processes
 
 pytestmark = pytest.mark.usefixtures("host_is_clean")
 
@@ -154,3 +158,18 @@ async def test_descriptor_exhaustion_is_an_ordinary_error(backend):
     result = await execute(backend, "python", source)
     assert result["run"]["status"] == "RE"
     assert "Too many open files" in result["run"]["stderr"]
+
+
+async def test_the_host_check_sees_a_running_program(backend):
+    # Guards the guard: the leftover-process check must see a live sandbox.
+    job_source = "import time\nprint('up', flush=True)\ntime.sleep(30)"
+    job, _ = build_job({"language": "python", "files": [{"content": job_source}]},
+                       registry(), config.get(), 1024)
+    run = await backend.submit(job)
+    async for event in run.events():
+        if isinstance(event, Output):
+            break
+    assert sandbox_processes(set(backend.supervisor_pids())) != []
+    await run.stop()
+    async for _ in run.events():
+        pass
