@@ -22,13 +22,20 @@ async def _run(args: argparse.Namespace) -> int:
     settings = config.get()
     registry = Registry.load(settings.runtimes_dir)
     payload = {
-        "language": args.language, "version": args.version, "args": args.args,
-        "files": [{"name": Path(args.file).name if args.keep_name else None,
-                   "content": Path(args.file).read_text()}],
+        "language": args.language,
+        "version": args.version,
+        "args": args.args,
+        "files": [
+            {
+                "name": Path(args.file).name if args.keep_name else None,
+                "content": Path(args.file).read_text(),
+            }
+        ],
         "stdin": sys.stdin.read() if args.stdin else "",
     }
-    job, _ = build_job(payload, registry, settings, settings.defaults[
-        "http_output_bytes"])
+    job, _ = build_job(
+        payload, registry, settings, settings.defaults["http_output_bytes"]
+    )
     run = await LocalBackend(settings).submit(job)
     status = 0
     async for event in run.events():
@@ -39,8 +46,10 @@ async def _run(args: argparse.Namespace) -> int:
             stream.buffer.write(event.data)
             stream.flush()
         elif isinstance(event, StageExited):
-            print(f"--- {event.stage}: {json.dumps(event.result.to_wire())}",
-                  file=sys.stderr)
+            print(
+                f"--- {event.stage}: {json.dumps(event.result.to_wire())}",
+                file=sys.stderr,
+            )
             status = 0 if event.result.status is None else 1
     return status
 
@@ -60,8 +69,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     if args.command == "runtimes":
         for rt in Registry.load(config.get().runtimes_dir).all:
-            print(f"{rt.language:12} {rt.version or 'not installed':12} "
-                  f"{' '.join(rt.packages)}")
+            print(
+                f"{rt.language:12} {rt.version or 'not installed':12} "
+                f"{' '.join(rt.packages)}"
+            )
         return
     sys.exit(asyncio.run(_run(args)))
 

@@ -1,7 +1,7 @@
 """What a backend yields for a run, in order:
 
-    StageStarted, Output*, StageExited      per stage (compile, then run)
-    Finished                                once, last
+StageStarted, Output*, StageExited      per stage (compile, then run)
+Finished                                once, last
 """
 
 from __future__ import annotations

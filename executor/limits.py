@@ -33,11 +33,15 @@ class Limits:
 
     def lowered(self, **overrides: int) -> Limits:
         """These limits with some replaced by smaller values."""
-        return replace(self, **{k: min(v, getattr(self, k)) for k, v in overrides.items()})
+        return replace(
+            self, **{k: min(v, getattr(self, k)) for k, v in overrides.items()}
+        )
 
     def raised(self, **overrides: int) -> Limits:
         """These limits with some replaced by larger values (runtime needs)."""
-        return replace(self, **{k: max(v, getattr(self, k)) for k, v in overrides.items()})
+        return replace(
+            self, **{k: max(v, getattr(self, k)) for k, v in overrides.items()}
+        )
 
 
 def resolve(field: str, requested: object, default: int, maximum: int) -> int:

@@ -16,8 +16,9 @@ class Loop:
         self.readers: dict[int, Callback] = {}
         self.writers: dict[int, Callback] = {}
 
-    def watch(self, fd: int, read: Callback | None = None,
-              write: Callback | None = None) -> None:
+    def watch(
+        self, fd: int, read: Callback | None = None, write: Callback | None = None
+    ) -> None:
         if read is not None:
             self.readers[fd] = read
         if write is not None:
@@ -41,7 +42,8 @@ class Loop:
 
     def _rearm(self, fd: int) -> None:
         mask = (selectors.EVENT_READ if fd in self.readers else 0) | (
-            selectors.EVENT_WRITE if fd in self.writers else 0)
+            selectors.EVENT_WRITE if fd in self.writers else 0
+        )
         registered = fd in self.selector.get_map()
         if mask and registered:
             self.selector.modify(fd, mask)

@@ -49,7 +49,7 @@ class OutputEvent(TypedDict):
 
     type: Literal["output"]
     run_id: str
-    stream: Literal["stdout", "stderr"]
+    stream: str  # "stdout" or "stderr"
 
 
 class ExitEvent(TypedDict):

@@ -44,7 +44,9 @@ def _decode_content(index: int, entry: Mapping[str, Any]) -> bytes:
     if not isinstance(content, str):
         raise JobError(f"files[{index}].content is required as a string")
     if encoding not in ENCODINGS:
-        raise JobError(f"files[{index}].encoding {encoding!r} is not one of {ENCODINGS}")
+        raise JobError(
+            f"files[{index}].encoding {encoding!r} is not one of {ENCODINGS}"
+        )
     try:
         if encoding == "base64":
             return base64.b64decode(content, validate=True)
@@ -52,7 +54,9 @@ def _decode_content(index: int, entry: Mapping[str, Any]) -> bytes:
             return bytes.fromhex(content)
         return content.encode("utf-8", "surrogatepass")
     except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
-        raise JobError(f"files[{index}].content is not valid {encoding}: {exc}") from None
+        raise JobError(
+            f"files[{index}].content is not valid {encoding}: {exc}"
+        ) from None
 
 
 def parse_files(payload: Mapping[str, Any], runtime: Runtime) -> list[File]:
@@ -106,8 +110,9 @@ def parse_stdin(payload: Mapping[str, Any]) -> bytes:
     return data
 
 
-def stage_limits(payload: Mapping[str, Any], config: Config, runtime: Runtime,
-                 output_bytes: int) -> dict[str, Limits]:
+def stage_limits(
+    payload: Mapping[str, Any], config: Config, runtime: Runtime, output_bytes: int
+) -> dict[str, Limits]:
     limits = {}
     for stage in ("compile", "run"):
         base = config.stage_limits(stage, output_bytes).raised(**runtime.limits)
@@ -116,8 +121,9 @@ def stage_limits(payload: Mapping[str, Any], config: Config, runtime: Runtime,
             if field_stage != stage:
                 continue
             maximum = max(config.maxima[_config_key(stage, name)], getattr(base, name))
-            chosen[name] = resolve(field, payload.get(field), getattr(base, name),
-                                   maximum)
+            chosen[name] = resolve(
+                field, payload.get(field), getattr(base, name), maximum
+            )
         limits[stage] = Limits(**{**base.to_wire(), **chosen})
     return limits
 
@@ -130,23 +136,39 @@ def _expand(command: list[str], source: str) -> list[str]:
     return [part.replace("{source}", source) for part in command]
 
 
-def build_job(payload: Mapping[str, Any], registry: Registry, config: Config,
-              output_bytes: int, interactive: bool = False) -> tuple[Job, Runtime]:
+def build_job(
+    payload: Mapping[str, Any],
+    registry: Registry,
+    config: Config,
+    output_bytes: int,
+    interactive: bool = False,
+) -> tuple[Job, Runtime]:
     """Validate a request and resolve it against the installed runtimes."""
     if not isinstance(payload, Mapping):
         raise JobError("the request body must be a JSON object")
-    runtime = registry.find(_string(payload, "language"),
-                            _string(payload, "version", "*"))
+    runtime = registry.find(
+        _string(payload, "language"), _string(payload, "version", "*")
+    )
     files = parse_files(payload, runtime)
     args, stdin = parse_args(payload), parse_stdin(payload)
     limits = stage_limits(payload, config, runtime, output_bytes)
     source = files[0].name
     stages = []
     if runtime.compile:
-        stages.append(Stage("compile", _expand(runtime.compile, source),
-                            limits["compile"]))
+        stages.append(
+            Stage("compile", _expand(runtime.compile, source), limits["compile"])
+        )
     stages.append(Stage("run", _expand(runtime.run, source) + args, limits["run"]))
-    job = Job(new_run_id(), runtime.language, runtime.version or "", files, stages,
-              runtime.environment(), runtime.readonly_paths, stdin, interactive,
-              runtime.stdout_terminal)
+    job = Job(
+        new_run_id(),
+        runtime.language,
+        runtime.version or "",
+        files,
+        stages,
+        runtime.environment(),
+        runtime.readonly_paths,
+        stdin,
+        interactive,
+        runtime.stdout_terminal,
+    )
     return job, runtime

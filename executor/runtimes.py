@@ -28,11 +28,22 @@ BASE_ENV = {
     "LC_ALL": "C.UTF-8",
 }
 LIMIT_FIELDS = {"memory_bytes", "processes", "open_files", "file_size_bytes"}
-_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "language": str, "aliases": list, "editor_mode": str, "packages": list,
-    "runtime": str, "source_file": str, "version": dict, "compile": list,
-    "run": list, "env": dict, "readonly_paths": list, "limits": dict,
-    "hello": str, "starter": str, "stdout_terminal": bool,
+_FIELDS: dict[str, type] = {
+    "language": str,
+    "aliases": list,
+    "editor_mode": str,
+    "packages": list,
+    "runtime": str,
+    "source_file": str,
+    "version": dict,
+    "compile": list,
+    "run": list,
+    "env": dict,
+    "readonly_paths": list,
+    "limits": dict,
+    "hello": str,
+    "starter": str,
+    "stdout_terminal": bool,
 }
 _REQUIRED = ("language", "source_file", "version", "run", "hello")
 
@@ -87,8 +98,11 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
             raise _fail(path, f"field {name!r} must be a list of strings")
     for name, value in data.get("limits", {}).items():
         if name not in LIMIT_FIELDS or not isinstance(value, int) or value <= 0:
-            raise _fail(path, f"limits.{name} must be one of {sorted(LIMIT_FIELDS)} "
-                        "with a positive whole number")
+            raise _fail(
+                path,
+                f"limits.{name} must be one of {sorted(LIMIT_FIELDS)} "
+                "with a positive whole number",
+            )
     version = data["version"]
     if not isinstance(version.get("command"), list) or "pattern" not in version:
         raise _fail(path, "version needs 'command' (a list) and 'pattern'")
@@ -97,8 +111,9 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
 def detect_version(path: Path, spec: dict[str, Any]) -> str | None:
     """Run the version command; None when the toolchain is not installed."""
     try:
-        done = subprocess.run(spec["command"], capture_output=True, text=True,
-                              timeout=20, check=False)
+        done = subprocess.run(
+            spec["command"], capture_output=True, text=True, timeout=20, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.info("runtime %s unavailable: %s", path.name, exc)
         return None
@@ -117,13 +132,22 @@ def load_file(path: Path, detect: bool = True) -> Runtime:
     _check_fields(path, data)
     version = detect_version(path, data["version"]) if detect else None
     return Runtime(
-        language=data["language"], version=version, aliases=data.get("aliases", []),
-        source_file=data["source_file"], run=data["run"], hello=data["hello"],
-        path=path, compile=data.get("compile"), env=data.get("env", {}),
-        readonly_paths=data.get("readonly_paths", []), limits=data.get("limits", {}),
-        packages=data.get("packages", []), editor_mode=data.get("editor_mode", "text"),
-        runtime=data.get("runtime"), starter=data.get("starter", data["hello"]).strip()
-        + "\n", stdout_terminal=data.get("stdout_terminal", True),
+        language=data["language"],
+        version=version,
+        aliases=data.get("aliases", []),
+        source_file=data["source_file"],
+        run=data["run"],
+        hello=data["hello"],
+        path=path,
+        compile=data.get("compile"),
+        env=data.get("env", {}),
+        readonly_paths=data.get("readonly_paths", []),
+        limits=data.get("limits", {}),
+        packages=data.get("packages", []),
+        editor_mode=data.get("editor_mode", "text"),
+        runtime=data.get("runtime"),
+        starter=data.get("starter", data["hello"]).strip() + "\n",
+        stdout_terminal=data.get("stdout_terminal", True),
     )
 
 

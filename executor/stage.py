@@ -104,11 +104,13 @@ class StageProcess:
     helper_done: bool = False
     report_open: bool = True
 
-    def start(self, spec: Spec, hierarchy: cgroups.Hierarchy, host_id: int,
-              root: str) -> None:
+    def start(
+        self, spec: Spec, hierarchy: cgroups.Hierarchy, host_id: int, root: str
+    ) -> None:
         try:
-            self.launched = launch(spec, self.streams.child, self.cgroup.join_paths(),
-                                   host_id, root)
+            self.launched = launch(
+                spec, self.streams.child, self.cgroup.join_paths(), host_id, root
+            )
             self.init_pidfd = os.pidfd_open(self.launched.init_pid)
         except SandboxError as exc:
             self.setup_error = exc
@@ -125,8 +127,9 @@ class StageProcess:
         """End the stage now; the first reason given is the one reported."""
         if self.kill_reason is None:
             self.kill_reason = reason
-            log.info("run_id=%s stage=%s killed: %s", self.run_id, self.stage.name,
-                     reason)
+            log.info(
+                "run_id=%s stage=%s killed: %s", self.run_id, self.stage.name, reason
+            )
         if self.init_pidfd is not None:
             try:
                 signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
@@ -160,8 +163,9 @@ class StageProcess:
                 self.init_cpu_ms = int(header["init_cpu_ms"])
                 self.ended = time.monotonic()
             elif header["type"] == "file":
-                self.files.append(File(header["name"], frame.payload,
-                                       bool(header["executable"])))
+                self.files.append(
+                    File(header["name"], frame.payload, bool(header["executable"]))
+                )
             elif header["type"] == "setup_failed":
                 self.setup_error = SandboxError(header["step"], header["detail"])
 
@@ -185,11 +189,21 @@ class StageProcess:
             reason = "lost"
         elif self.wait_status is None:
             signum = signal.SIGKILL  # we ended it before the program ended
-        status, message = judge(self.stage.name, self.stage.limits, code, signum,
-                                reason, self.cgroup.oom_killed())
+        status, message = judge(
+            self.stage.name,
+            self.stage.limits,
+            code,
+            signum,
+            reason,
+            self.cgroup.oom_killed(),
+        )
         return StageResult(
-            status=status, code=code, signal=_signal_name(signum), message=message,
-            cpu_time_ms=self.cpu_ms(), wall_time_ms=self.wall_ms(),
+            status=status,
+            code=code,
+            signal=_signal_name(signum),
+            message=message,
+            cpu_time_ms=self.cpu_ms(),
+            wall_time_ms=self.wall_ms(),
             memory_bytes=self.cgroup.memory_peak_bytes(),
             stdout_truncated=self.kill_reason == "stdout",
             stderr_truncated=self.kill_reason == "stderr",

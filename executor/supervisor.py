@@ -16,6 +16,7 @@ when its control socket closes.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import shutil
@@ -37,8 +38,13 @@ from executor.loop import Loop
 from executor.results import StageResult
 from executor.sandbox import Spec, cgroups
 from executor.sandbox.init import FORWARDED
-from executor.stage import DRAIN_SECONDS, EOF_BYTE, SANDBOX_PROCESSES, StageProcess
-from executor.stage import Streams
+from executor.stage import (
+    DRAIN_SECONDS,
+    EOF_BYTE,
+    SANDBOX_PROCESSES,
+    StageProcess,
+    Streams,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +70,14 @@ class Run:
 
 
 class Supervisor:
-    def __init__(self, control: socket.socket, hierarchy: cgroups.Hierarchy,
-                 uid_base: int, slots: int, root: str) -> None:
+    def __init__(
+        self,
+        control: socket.socket,
+        hierarchy: cgroups.Hierarchy,
+        uid_base: int,
+        slots: int,
+        root: str,
+    ) -> None:
         self.control = control
         self.hierarchy = hierarchy
         self.uid_base = uid_base
@@ -163,27 +175,49 @@ class Supervisor:
     def _start_waiting(self) -> None:
         while self.waiting and self.free_slots and self.running:
             job = self.waiting.popleft()
-            run = Run(job, self.free_slots.pop(), list(job.files), stdin=bytearray(
-                job.stdin), stdin_eof=not job.interactive)
+            run = Run(
+                job,
+                self.free_slots.pop(),
+                list(job.files),
+                stdin=bytearray(job.stdin),
+                stdin_eof=not job.interactive,
+            )
             self.runs[job.run_id] = run
-            log.info("run_id=%s started language=%s version=%s", job.run_id,
-                     job.language, job.version)
+            log.info(
+                "run_id=%s started language=%s version=%s",
+                job.run_id,
+                job.language,
+                job.version,
+            )
             self._start_stage(run)
 
     def _start_stage(self, run: Run) -> None:
         job, stage = run.job, run.job.stages[run.stage_index]
         terminal = job.interactive and stage.name == "run"
         limits = stage.limits
-        self._emit(messages.StageEvent(type="stage", run_id=job.run_id,
-                                       stage=stage.name))
+        self._emit(
+            messages.StageEvent(type="stage", run_id=job.run_id, stage=stage.name)
+        )
         try:
-            cgroup = self.hierarchy.create(f"{job.run_id}-{stage.name}", cgroups.CgroupLimits(
-                limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0))
+            cgroup = self.hierarchy.create(
+                f"{job.run_id}-{stage.name}",
+                cgroups.CgroupLimits(
+                    limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0
+                ),
+            )
         except SandboxError as exc:
             self._fail_before_start(run, exc)
             return
-        spec = Spec(job.run_id, stage.name, stage.argv, job.env, limits, run.files,
-                    job.readonly_paths, collect_files=stage.name == "compile")
+        spec = Spec(
+            job.run_id,
+            stage.name,
+            stage.argv,
+            job.env,
+            limits,
+            run.files,
+            job.readonly_paths,
+            collect_files=stage.name == "compile",
+        )
         streams = Streams.create(terminal, job.stdout_terminal)
         process = StageProcess(job.run_id, stage, streams, cgroup)
         run.current = process
@@ -193,13 +227,22 @@ class Supervisor:
     def _fail_before_start(self, run: Run, exc: SandboxError) -> None:
         log.error("run_id=%s sandbox setup failed: %s", run.job.run_id, exc)
         stage = run.job.stages[run.stage_index]
-        result = StageResult("XX", None, None, "The sandbox could not be set up; "
-                             "the program did not start", 0, 0, 0)
+        result = StageResult(
+            "XX",
+            None,
+            None,
+            "The sandbox could not be set up; the program did not start",
+            0,
+            0,
+            0,
+        )
         self._finish_run(run, stage.name, result)
 
     def _watch_stage(self, run: Run, process: StageProcess) -> None:
         for fd, stream in process.streams.outputs.items():
-            self.loop.watch(fd, read=lambda fd=fd, s=stream: self._on_output(run, fd, s))
+            self.loop.watch(
+                fd, read=functools.partial(self._on_output, run, fd, stream)
+            )
         if process.launched is None:
             self._end_stage(run)
             return
@@ -224,8 +267,12 @@ class Supervisor:
             return
         kept = process.accept_output(stream, data)
         if kept:
-            self._emit(messages.OutputEvent(type="output", run_id=run.job.run_id,
-                                            stream=stream), kept)  # type: ignore[typeddict-item]
+            self._emit(
+                messages.OutputEvent(
+                    type="output", run_id=run.job.run_id, stream=stream
+                ),
+                kept,
+            )
 
     def _close_output(self, run: Run, fd: int) -> None:
         process = run.current
@@ -267,8 +314,11 @@ class Supervisor:
         process = run.current
         if process is None or process.launched is None:
             return
-        if process.helper_done and not process.report_open and \
-                not process.streams.outputs:
+        if (
+            process.helper_done
+            and not process.report_open
+            and not process.streams.outputs
+        ):
             self._end_stage(run)
 
     def _end_stage(self, run: Run) -> None:
@@ -295,20 +345,35 @@ class Supervisor:
             return
         self._finish_run(run, stage.name, result)
 
-    def _log_stage(self, run: Run, result: StageResult,
-                   error: SandboxError | None) -> None:
+    def _log_stage(
+        self, run: Run, result: StageResult, error: SandboxError | None
+    ) -> None:
         if error is not None:
-            log.error("run_id=%s sandbox step %r failed: %s", run.job.run_id,
-                      error.step, error.detail)
-        log.info("run_id=%s stage=%s status=%s code=%s signal=%s wall_ms=%d "
-                 "cpu_ms=%d memory=%d", run.job.run_id, run.job.stages[
-                     run.stage_index].name, result.status, result.code,
-                 result.signal, result.wall_time_ms, result.cpu_time_ms,
-                 result.memory_bytes)
+            log.error(
+                "run_id=%s sandbox step %r failed: %s",
+                run.job.run_id,
+                error.step,
+                error.detail,
+            )
+        log.info(
+            "run_id=%s stage=%s status=%s code=%s signal=%s wall_ms=%d "
+            "cpu_ms=%d memory=%d",
+            run.job.run_id,
+            run.job.stages[run.stage_index].name,
+            result.status,
+            result.code,
+            result.signal,
+            result.wall_time_ms,
+            result.cpu_time_ms,
+            result.memory_bytes,
+        )
 
     def _emit_exit(self, run: Run, stage: str, result: StageResult) -> None:
-        self._emit(messages.ExitEvent(type="exit", run_id=run.job.run_id,
-                                      stage=stage, result=result.to_wire()))
+        self._emit(
+            messages.ExitEvent(
+                type="exit", run_id=run.job.run_id, stage=stage, result=result.to_wire()
+            )
+        )
 
     def _finish_run(self, run: Run, stage: str, result: StageResult) -> None:
         self._emit_exit(run, stage, result)
@@ -337,11 +402,18 @@ class Supervisor:
         if process.stage.name != "run":
             self._close_stdin_fd(run)  # compilers read nothing
             return
-        if process.streams.terminal and run.stdin_eof and not run.stdin.endswith(EOF_BYTE):
+        if (
+            process.streams.terminal
+            and run.stdin_eof
+            and not run.stdin.endswith(EOF_BYTE)
+        ):
             # A terminal ends a partial line with one ^D, and input with another.
             last = run.stdin[-1:] if run.stdin else b""
-            run.stdin += EOF_BYTE if (last == b"\n" or (not last and run.at_line_start)) \
+            run.stdin += (
+                EOF_BYTE
+                if (last == b"\n" or (not last and run.at_line_start))
                 else EOF_BYTE * 2
+            )
         if run.stdin:
             try:
                 written = os.write(fd, run.stdin)
@@ -351,7 +423,10 @@ class Supervisor:
                 run.stdin.clear()
                 written = 0
             if written:
-                run.at_line_start = run.stdin[written - 1 : written] in (b"\n", EOF_BYTE)
+                run.at_line_start = run.stdin[written - 1 : written] in (
+                    b"\n",
+                    EOF_BYTE,
+                )
             del run.stdin[:written]
         if run.stdin:
             self.loop.watch(fd, write=lambda: self._pump_stdin(run))
@@ -375,8 +450,9 @@ class Supervisor:
         if signum == signal.SIGKILL:
             self._stop(run)
         elif signum in FORWARDED and run.current is not None:
-            log.info("run_id=%s forwarding %s", run.job.run_id,
-                     signal.Signals(signum).name)
+            log.info(
+                "run_id=%s forwarding %s", run.job.run_id, signal.Signals(signum).name
+            )
             run.current.send_signal(signum)
 
     def _stop(self, run: Run) -> None:
@@ -426,12 +502,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uid-base", type=int, default=200_000)
     parser.add_argument("--slots", type=int, default=8)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s supervisor %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s supervisor %(message)s",
+    )
     _prepare_process(args.parent_pid)
     control = socket.socket(fileno=args.control_fd)
     root = tempfile.mkdtemp(prefix="playground-root-")
-    os.chmod(root, 0o755)
+    # The init maps to an unprivileged host id and must traverse the mount point.
+    os.chmod(root, 0o755)  # noqa: S103
     try:
         hierarchy = cgroups.discover(args.cgroup, f"playground-{os.getpid()}")
     except SandboxError as exc:

@@ -16,8 +16,10 @@ from playground.api.consumers import RunConsumer  # noqa: E402
 
 websockets = URLRouter([path("api/v2/connect", RunConsumer.as_asgi())])
 
-application = ProtocolTypeRouter({
-    # The site serves its own static files: one machine needs no web server.
-    "http": ASGIStaticFilesHandler(django_http),
-    "websocket": AllowedHostsOriginValidator(websockets),
-})
+application = ProtocolTypeRouter(
+    {
+        # The site serves its own static files: one machine needs no web server.
+        "http": ASGIStaticFilesHandler(django_http),
+        "websocket": AllowedHostsOriginValidator(websockets),
+    }
+)

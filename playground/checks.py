@@ -15,9 +15,13 @@ def _user_namespaces() -> list[Error]:
         return []
     path = "/proc/sys/kernel/unprivileged_userns_clone"
     if os.path.exists(path) and open(path).read().strip() == "0":
-        return [Error("unprivileged user namespaces are disabled",
-                      hint="run as root, or set kernel.unprivileged_userns_clone=1",
-                      id="playground.E002")]
+        return [
+            Error(
+                "unprivileged user namespaces are disabled",
+                hint="run as root, or set kernel.unprivileged_userns_clone=1",
+                id="playground.E002",
+            )
+        ]
     return []
 
 
@@ -27,16 +31,27 @@ def host_requirements(app_configs: Any, **kwargs: Any) -> list[Error]:
     try:
         settings = config.get()
     except ConfigError as exc:
-        return [Error(str(exc), hint="fix the environment variable",
-                      id="playground.E001")]
+        return [
+            Error(str(exc), hint="fix the environment variable", id="playground.E001")
+        ]
     errors += _user_namespaces()
     try:
         hierarchy = cgroups.discover(settings.cgroup_version, "playground-check")
         cgroups.release(hierarchy)
     except SandboxError as exc:
-        errors.append(Error(exc.detail, hint="the sandbox needs cgroups to limit "
-                            "memory, processes and CPU", id="playground.E003"))
+        errors.append(
+            Error(
+                exc.detail,
+                hint="the sandbox needs cgroups to limit memory, processes and CPU",
+                id="playground.E003",
+            )
+        )
     except OSError as exc:
-        errors.append(Error(f"cannot create cgroups: {exc}", hint="run as root or "
-                            "delegate a cgroup subtree", id="playground.E003"))
+        errors.append(
+            Error(
+                f"cannot create cgroups: {exc}",
+                hint="run as root or delegate a cgroup subtree",
+                id="playground.E003",
+            )
+        )
     return errors

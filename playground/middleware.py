@@ -1,6 +1,6 @@
 """Response headers that keep program output inert in the page."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +20,7 @@ def content_security_policy(get_response: Callable) -> Callable:
         return response
 
     if iscoroutinefunction(get_response):
+
         async def middleware(request: HttpRequest) -> HttpResponse:
             return add(await get_response(request))
 

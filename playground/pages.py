@@ -8,8 +8,13 @@ from playground.registry import registry
 
 def home(request: HttpRequest) -> HttpResponse:
     runtimes = [
-        {"language": rt.language, "version": rt.version, "aliases": rt.aliases,
-         "editor_mode": rt.editor_mode, "starter": rt.starter}
+        {
+            "language": rt.language,
+            "version": rt.version,
+            "aliases": rt.aliases,
+            "editor_mode": rt.editor_mode,
+            "starter": rt.starter,
+        }
         for rt in registry().installed
     ]
     return render(request, "playground/index.html", {"runtimes": runtimes})

@@ -28,7 +28,10 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("PLAYGROUND_DEBUG", "") == "1"
 ALLOWED_HOSTS = [
-    h for h in os.environ.get("PLAYGROUND_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    h
+    for h in os.environ.get("PLAYGROUND_ALLOWED_HOSTS", "127.0.0.1,localhost").split(
+        ","
+    )
     if h
 ]
 
@@ -53,7 +56,9 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": False,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": ["django.template.context_processors.request"]
+        },
     }
 ]
 
@@ -80,7 +85,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PLAYGROUND_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": os.environ.get("PLAYGROUND_LOG_LEVEL", "INFO"),
+    },
 }

@@ -33,17 +33,29 @@ async def backend() -> AsyncIterator[Backend]:
     await shared.aclose()
 
 
-async def execute(backend: Backend, language: str, source: str, *,
-                  stdin: str = "", args: list[str] | None = None,
-                  files: list[dict[str, str]] | None = None,
-                  **limits: int) -> dict[str, Any]:
+async def execute(
+    backend: Backend,
+    language: str,
+    source: str,
+    *,
+    stdin: str = "",
+    args: list[str] | None = None,
+    files: list[dict[str, str]] | None = None,
+    **limits: int,
+) -> dict[str, Any]:
     """Run a program to completion; answer as POST /api/v2/execute would."""
-    payload = {"language": language, "version": "*", "stdin": stdin,
-               "args": args or [],
-               "files": [{"content": source}, *(files or [])], **limits}
+    payload = {
+        "language": language,
+        "version": "*",
+        "stdin": stdin,
+        "args": args or [],
+        "files": [{"content": source}, *(files or [])],
+        **limits,
+    }
     settings = config.get()
-    job, _ = build_job(payload, registry(), settings,
-                       settings.defaults["http_output_bytes"])
+    job, _ = build_job(
+        payload, registry(), settings, settings.defaults["http_output_bytes"]
+    )
     run = await backend.submit(job)
     stages: dict[str, Any] = {}
     output = OutputCollector()
@@ -82,7 +94,8 @@ def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
             continue
         uid = int(_status(int(entry.name)).get("Uid", "0").split()[0])
         if UID_BASE <= uid < UID_BASE + 2 * SANDBOX_SLOTS and _descends_from(
-                int(entry.name), supervisors):
+            int(entry.name), supervisors
+        ):
             found.append((int(entry.name), uid))
     return found
 
@@ -104,7 +117,8 @@ def host_is_clean(backend: Backend) -> Iterator[None]:
     supervisors = set(backend.supervisor_pids())
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and (
-            sandbox_processes(supervisors) or leftover_cgroups(supervisors)):
+        sandbox_processes(supervisors) or leftover_cgroups(supervisors)
+    ):
         time.sleep(0.05)
     assert sandbox_processes(supervisors) == [], "a process outlived its run"
     assert leftover_cgroups(supervisors) == [], "a stage's cgroup was not removed"

@@ -25,8 +25,9 @@ from executor.results import StageResult
 
 log = logging.getLogger(__name__)
 
-LOST = StageResult("XX", None, None, "The executor was lost while the program ran",
-                   0, 0, 0)
+LOST = StageResult(
+    "XX", None, None, "The executor was lost while the program ran", 0, 0, 0
+)
 
 
 def _event(frame: messages.Frame) -> Event:
@@ -75,7 +76,8 @@ class LocalRun:
 
     async def send_signal(self, signum: int) -> None:
         await self.connection.send(
-            {"type": "signal", "run_id": self.run_id, "signal": signum})
+            {"type": "signal", "run_id": self.run_id, "signal": signum}
+        )
 
     async def stop(self) -> None:
         await self.connection.send({"type": "stop", "run_id": self.run_id})
@@ -94,14 +96,30 @@ class SupervisorConnection:
     async def start(self) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "executor.supervisor",
-             "--control-fd", str(theirs.fileno()), "--parent-pid", str(os.getpid()),
-             "--cgroup", self.config.cgroup_version,
-             "--uid-base", str(self.config.sandbox_uid_base),
-             "--slots", str(self.config.max_concurrent_runs)],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/",
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-                 "PYTHONPATH": str(PROJECT_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
+            [
+                sys.executable,
+                "-m",
+                "executor.supervisor",
+                "--control-fd",
+                str(theirs.fileno()),
+                "--parent-pid",
+                str(os.getpid()),
+                "--cgroup",
+                self.config.cgroup_version,
+                "--uid-base",
+                str(self.config.sandbox_uid_base),
+                "--slots",
+                str(self.config.max_concurrent_runs),
+            ],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            cwd="/",
+            env={
+                "PATH": "/usr/bin:/bin",
+                "LANG": "C.UTF-8",
+                "PYTHONPATH": str(PROJECT_DIR),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
         )
         theirs.close()
         reader, self.writer = await asyncio.open_unix_connection(sock=ours)
@@ -127,8 +145,11 @@ class SupervisorConnection:
         self.alive = False
         code = self.process.poll() if self.process else None
         if self.runs:
-            log.error("supervisor exited (code %s) with %d runs in flight", code,
-                      len(self.runs))
+            log.error(
+                "supervisor exited (code %s) with %d runs in flight",
+                code,
+                len(self.runs),
+            )
         for run in list(self.runs.values()):
             run.lose()
         self.runs.clear()
@@ -180,8 +201,11 @@ class LocalBackend:
         return await connection.submit(job)
 
     def supervisor_pids(self) -> list[int]:
-        return [c.process.pid for c in self.connections.values()
-                if c.process is not None and c.alive]
+        return [
+            c.process.pid
+            for c in self.connections.values()
+            if c.process is not None and c.alive
+        ]
 
     async def aclose(self) -> None:
         """Stop this loop's supervisor; its runs end as lost."""

@@ -65,8 +65,9 @@ def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:
     try:
         step("session", os.setsid)
         step("rlimits", rlimits.apply, spec.limits)
-        report_fd = step("fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr,
-                         report_fd)
+        report_fd = step(
+            "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
+        )
         step("credentials", credentials.apply)
         step("exec", os.execvpe, spec.argv[0], spec.argv, spec.env)
     except SandboxError as exc:

@@ -44,7 +44,9 @@ def _write(path: Path, value: str) -> None:
     try:
         path.write_text(value)
     except OSError as exc:
-        raise SandboxError("cgroup", f"cannot write {value!r} to {path}: {exc}") from exc
+        raise SandboxError(
+            "cgroup", f"cannot write {value!r} to {path}: {exc}"
+        ) from exc
 
 
 def _read_int(path: Path, default: int = 0) -> int:
@@ -206,7 +208,9 @@ def discover(version: str, owner: str) -> Hierarchy:
     """Find a usable hierarchy and make this supervisor's parent group in it."""
     mounts, own = _mounts(), _own_paths()
     v2 = [m for m in mounts if m[1] == "cgroup2"]
-    v1 = {c: m[0] for m in mounts if m[1] == "cgroup" for c in V1_CONTROLLERS if c in m[2]}
+    v1 = {
+        c: m[0] for m in mounts if m[1] == "cgroup" for c in V1_CONTROLLERS if c in m[2]
+    }
     if version in ("auto", "v1") and all(c in v1 for c in V1_CONTROLLERS):
         bases = {
             c: Path(v1[c]) / own.get(c, "/").lstrip("/") / owner for c in V1_CONTROLLERS

@@ -15,8 +15,10 @@ def apply(stdin: int, stdout: int, stderr: int, report: int) -> int:
     """Child side: streams on 0, 1, 2, the report pipe on 3 (closed by exec),
     nothing else. Returns the report pipe's new number."""
     # Copy them well above 3 first so that no dup2 clobbers another source.
-    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-             for fd in (stdin, stdout, stderr, report)]
+    moved = [
+        fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+        for fd in (stdin, stdout, stderr, report)
+    ]
     for target, fd in enumerate(moved):
         os.dup2(fd, target, inheritable=target != REPORT_FD)
     os.closerange(REPORT_FD + 1, MAX_FD)

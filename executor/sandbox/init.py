@@ -22,8 +22,14 @@ from executor.errors import SandboxError
 from executor.sandbox import Spec, Stdio, contain, mounts, namespaces, report, step
 
 FORWARDED = (
-    signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-    signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT, signal.SIGWINCH,
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGCONT,
+    signal.SIGWINCH,
 )
 MAX_COLLECTED_FILES = 1000
 
@@ -33,8 +39,14 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     try:
         step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
         step("identity", namespaces.become_root)
-        step("mounts", mounts.apply, root, spec.readonly_paths,
-             spec.limits.workdir_bytes, spec.files)
+        step(
+            "mounts",
+            mounts.apply,
+            root,
+            spec.readonly_paths,
+            spec.limits.workdir_bytes,
+            spec.files,
+        )
         step("hostname", socket.sethostname, mounts.HOSTNAME)
         step("dumpable", prctl.set_dumpable, False)
         report.send(report_fd, {"type": "started"})
@@ -46,10 +58,14 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
         _forward_signals(program)
         status = _wait_for(program)
         cpu = resource.getrusage(resource.RUSAGE_SELF)
-        report.send(report_fd, {
-            "type": "exited", "wait_status": status,
-            "init_cpu_ms": int((cpu.ru_utime + cpu.ru_stime) * 1000),
-        })
+        report.send(
+            report_fd,
+            {
+                "type": "exited",
+                "wait_status": status,
+                "init_cpu_ms": int((cpu.ru_utime + cpu.ru_stime) * 1000),
+            },
+        )
         if spec.collect_files:
             _collect(report_fd, spec.limits.workdir_bytes)
     except SandboxError as exc:
@@ -99,9 +115,15 @@ def _collect(report_fd: int, budget: int) -> None:
             budget -= len(content)
             count += 1
             relative = os.path.relpath(path, mounts.WORK_DIR)
-            report.send(report_fd, {
-                "type": "file", "name": relative, "executable": bool(mode & 0o111),
-            }, content)
+            report.send(
+                report_fd,
+                {
+                    "type": "file",
+                    "name": relative,
+                    "executable": bool(mode & 0o111),
+                },
+                content,
+            )
 
 
 def _read_regular(path: str, budget: int) -> tuple[bytes | None, int]:

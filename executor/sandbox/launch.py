@@ -43,8 +43,9 @@ class _Sync:
     down_w: int
 
 
-def launch(spec: Spec, stdio: Stdio, cgroup_files: list[str], host_id: int,
-           root: str) -> Launched:
+def launch(
+    spec: Spec, stdio: Stdio, cgroup_files: list[str], host_id: int, root: str
+) -> Launched:
     """Start a sandbox for `spec`; the program runs when this returns."""
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     up_r, up_w = os.pipe2(os.O_CLOEXEC)
@@ -69,8 +70,7 @@ def launch(spec: Spec, stdio: Stdio, cgroup_files: list[str], host_id: int,
     return Launched(helper, os.pidfd_open(helper), init_pid, report_r)
 
 
-def _handshake(helper: int, host_id: int, up_r: int, down_w: int,
-               report_r: int) -> int:
+def _handshake(helper: int, host_id: int, up_r: int, down_w: int, report_r: int) -> int:
     if os.read(up_r, 1) != UNSHARED:
         raise _failure_from(report_r, "namespaces")
     step("uid map", namespaces.map_ids, helper, host_id)
@@ -109,8 +109,15 @@ def _join_cgroup(files: list[str]) -> None:
             f.write(str(os.getpid()))
 
 
-def _helper(spec: Spec, stdio: Stdio, cgroup_files: list[str], sync: _Sync,
-            report_w: int, supervisor: int, root: str) -> NoReturn:
+def _helper(
+    spec: Spec,
+    stdio: Stdio,
+    cgroup_files: list[str],
+    sync: _Sync,
+    report_w: int,
+    supervisor: int,
+    root: str,
+) -> NoReturn:
     try:
         step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
         if os.getppid() != supervisor:

@@ -42,13 +42,19 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
+def _encode(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()
+
+
 def mount(
     source: str | None, target: str, fstype: str | None, flags: int, data: str | None
 ) -> None:
-    encode = lambda s: None if s is None else s.encode()  # noqa: E731
     result = _libc.mount(
-        encode(source), target.encode(), encode(fstype),
-        ctypes.c_ulong(flags), encode(data),
+        _encode(source),
+        target.encode(),
+        _encode(fstype),
+        ctypes.c_ulong(flags),
+        _encode(data),
     )
     _check(result, f"mount {source or fstype} on {target}")
 

@@ -141,8 +141,9 @@ def _enter(root: str) -> None:
     libc.mount(None, "/", None, flags | libc.MS_NOSUID | libc.MS_NODEV, None)
 
 
-def apply(root: str, readonly_paths: Iterable[str], workdir_bytes: int,
-          files: Iterable[File]) -> None:
+def apply(
+    root: str, readonly_paths: Iterable[str], workdir_bytes: int, files: Iterable[File]
+) -> None:
     """Child side: build the view under `root`, fill /work, and enter it."""
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE, None)
     _tmpfs(root, 1024 * 1024)

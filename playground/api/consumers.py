@@ -69,8 +69,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
         await self.close(code)
 
-    async def receive(self, text_data: str | None = None,
-                      bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
         try:
             frame = json.loads(text_data) if text_data is not None else None
         except (json.JSONDecodeError, RecursionError):
@@ -79,12 +80,16 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.fail("frames must be JSON objects with a 'type'")
             return
         handler = {
-            "init": self.on_init, "data": self.on_data,
-            "close_stdin": self.on_close_stdin, "signal": self.on_signal,
+            "init": self.on_init,
+            "data": self.on_data,
+            "close_stdin": self.on_close_stdin,
+            "signal": self.on_signal,
         }.get(frame.get("type"))
         if handler is None:
-            await self.fail(f"unknown frame type {frame.get('type')!r}; expected "
-                            "init, data, close_stdin or signal")
+            await self.fail(
+                f"unknown frame type {frame.get('type')!r}; expected "
+                "init, data, close_stdin or signal"
+            )
             return
         await handler(frame)
 
@@ -94,15 +99,24 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         settings = config.get()
         try:
-            job, runtime = build_job(frame, registry(), settings,
-                                     settings.defaults["page_output_bytes"],
-                                     interactive=True)
+            job, runtime = build_job(
+                frame,
+                registry(),
+                settings,
+                settings.defaults["page_output_bytes"],
+                interactive=True,
+            )
         except JobError as exc:
             await self.fail(str(exc))
             return
         self.run = await get_backend().submit(job)
-        await self.send_json({"type": "runtime", "language": runtime.language,
-                              "version": runtime.version})
+        await self.send_json(
+            {
+                "type": "runtime",
+                "language": runtime.language,
+                "version": runtime.version,
+            }
+        )
         self.pump = asyncio.create_task(self._forward_events(self.run))
 
     async def _require_run(self) -> RunHandle | None:
@@ -117,8 +131,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         if frame.get("stream") != "stdin":
             await self.fail("only stdin can be written", Close.STDIN_ONLY)
         elif not isinstance(data, str) or len(data) > MAX_STDIN_FRAME_BYTES:
-            await self.fail(f"data must be a string of at most "
-                            f"{MAX_STDIN_FRAME_BYTES} characters")
+            await self.fail(
+                f"data must be a string of at most {MAX_STDIN_FRAME_BYTES} characters"
+            )
         else:
             await run.write_stdin(data.encode("utf-8", "surrogatepass"))
 
@@ -131,8 +146,10 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         signum = SIGNALS.get(str(frame.get("signal")))
         if signum is None:
-            await self.fail(f"invalid signal {frame.get('signal')!r}; one of "
-                            f"{sorted(SIGNALS)}", Close.INVALID_SIGNAL)
+            await self.fail(
+                f"invalid signal {frame.get('signal')!r}; one of {sorted(SIGNALS)}",
+                Close.INVALID_SIGNAL,
+            )
             return
         await run.send_signal(signum)
 
@@ -148,14 +165,21 @@ class RunConsumer(AsyncWebsocketConsumer):
                 await self.send_json({"type": "stage", "stage": event.stage})
             elif isinstance(event, Output):
                 if text := output.feed(event.stream, event.data):
-                    await self.send_json({"type": "data", "stream": event.stream,
-                                          "data": text})
+                    await self.send_json(
+                        {"type": "data", "stream": event.stream, "data": text}
+                    )
             elif isinstance(event, StageExited):
                 await self._flush(output)
                 result = event.result
                 truncated = result.stdout_truncated or result.stderr_truncated
-                await self.send_json({"type": "exit", "stage": event.stage,
-                                      **exit_fields(result), "truncated": truncated})
+                await self.send_json(
+                    {
+                        "type": "exit",
+                        "stage": event.stage,
+                        **exit_fields(result),
+                        "truncated": truncated,
+                    }
+                )
         self.run = None
         await self.close(Close.COMPLETED)
 

@@ -53,8 +53,9 @@ def _body(request: HttpRequest) -> Any:
 async def execute(request: HttpRequest) -> JsonResponse:
     settings = config.get()
     try:
-        job, runtime = build_job(_body(request), registry(), settings,
-                                 settings.defaults["http_output_bytes"])
+        job, runtime = build_job(
+            _body(request), registry(), settings, settings.defaults["http_output_bytes"]
+        )
     except JobError as exc:
         return error(400, str(exc))
     run = await get_backend().submit(job)
@@ -67,8 +68,9 @@ async def execute(request: HttpRequest) -> JsonResponse:
             output.finish()
             stages[event.stage] = stage_json(event.result, output)
             output = OutputCollector()
-    return JsonResponse({"language": runtime.language, "version": runtime.version,
-                         **stages})
+    return JsonResponse(
+        {"language": runtime.language, "version": runtime.version, **stages}
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -19,8 +19,11 @@ def write_program(page: Page, language: str, code: str) -> None:
 
 
 def test_interactive_python_greets_by_name(page: Page) -> None:
-    write_program(page, "python",
-                  'name = input("What is your name? ")\nprint(f"Hello, {name}!")\n')
+    write_program(
+        page,
+        "python",
+        'name = input("What is your name? ")\nprint(f"Hello, {name}!")\n',
+    )
     page.click("#run")
 
     output = page.locator("#output")
@@ -37,8 +40,9 @@ def test_hostile_output_is_shown_as_text(page: Page) -> None:
     write_program(page, "python", lines + "\n")
     page.click("#run")
 
-    expect(page.locator("#status")).to_contain_text("Exited with code 0",
-                                                    timeout=10_000)
+    expect(page.locator("#status")).to_contain_text(
+        "Exited with code 0", timeout=10_000
+    )
     text = page.locator("#output").inner_text()
     for line in HOSTILE:
         assert line in text
@@ -58,8 +62,12 @@ def test_stop_ends_an_endless_loop(page: Page) -> None:
 
 
 def test_output_streams_while_the_program_runs(page: Page) -> None:
-    write_program(page, "c", '#include <stdio.h>\n#include <unistd.h>\n'
-                  'int main(void) { puts("first"); sleep(2); puts("second"); }\n')
+    write_program(
+        page,
+        "c",
+        "#include <stdio.h>\n#include <unistd.h>\n"
+        'int main(void) { puts("first"); sleep(2); puts("second"); }\n',
+    )
     page.click("#run")
 
     output = page.locator("#output")

@@ -26,9 +26,16 @@ for path in sys.argv[1:]:
 
 
 async def test_host_secrets_and_project_files_are_invisible(backend):
-    targets = ["/etc/shadow", "/root/.bashrc", "/proc/1/root/etc/shadow",
-               str(PROJECT / "manage.py"), str(PROJECT / "var" / "secret_key"),
-               "/home", "/var/lib/dpkg/status", "/sys/kernel/notes"]
+    targets = [
+        "/etc/shadow",
+        "/root/.bashrc",
+        "/proc/1/root/etc/shadow",
+        str(PROJECT / "manage.py"),
+        str(PROJECT / "var" / "secret_key"),
+        "/home",
+        "/var/lib/dpkg/status",
+        "/sys/kernel/notes",
+    ]
     result = await execute(backend, "python", PROBE_READ, args=targets)
     assert "ESCAPED" not in result["run"]["output"]
     assert result["run"]["stdout"].count("BLOCKED") == len(targets)
@@ -38,8 +45,20 @@ async def test_only_the_allowed_tree_is_visible(backend):
     source = "import os; print(sorted(os.listdir('/')))"
     result = await execute(backend, "python", source)
     visible = set(eval(result["run"]["stdout"]))  # noqa: S307 (our own output)
-    assert visible <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32",
-                       "proc", "sbin", "tmp", "usr", "work"}
+    assert visible <= {
+        "bin",
+        "dev",
+        "etc",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "sbin",
+        "tmp",
+        "usr",
+        "work",
+    }
     assert not visible & {"root", "home", "var", "run", "sys", "opt", "srv"}
 
 
@@ -56,7 +75,9 @@ touch /work/ok /tmp/ok && echo writable
 
 
 async def test_work_and_tmp_start_empty_for_every_run(backend):
-    plant = "for d in /work /tmp /dev/shm; do echo secret > $d/left-behind; done; ls /work"
+    plant = (
+        "for d in /work /tmp /dev/shm; do echo secret > $d/left-behind; done; ls /work"
+    )
     first = await execute(backend, "bash", plant)
     assert "left-behind" in first["run"]["stdout"]
 
@@ -79,9 +100,10 @@ echo planted
     assert result["run"]["stdout"] == "planted\n"
 
     # The compile stage plants too, and its files move into the run stage.
-    c_source = f'#include <unistd.h>\nint main(void) {{ return 0; }}\n'
-    compiled = await execute(backend, "c", c_source, files=[
-        {"name": "stdout.txt", "content": "x"}])
+    c_source = "#include <unistd.h>\nint main(void) { return 0; }\n"
+    compiled = await execute(
+        backend, "c", c_source, files=[{"name": "stdout.txt", "content": "x"}]
+    )
     assert compiled["run"]["status"] is None
 
     after = hashlib.sha256(canary.read_bytes()).hexdigest(), canary.stat()
@@ -124,5 +146,15 @@ except OSError as exc:
 async def test_devices_are_minimal(backend):
     result = await execute(backend, "bash", "ls /dev")
     listed = set(result["run"]["stdout"].split())
-    assert listed <= {"null", "zero", "full", "random", "urandom", "stdin", "stdout",
-                      "stderr", "fd", "shm"}
+    assert listed <= {
+        "null",
+        "zero",
+        "full",
+        "random",
+        "urandom",
+        "stdin",
+        "stdout",
+        "stderr",
+        "fd",
+        "shm",
+    }

@@ -9,14 +9,18 @@ pytestmark = pytest.mark.usefixtures("host_is_clean")
 
 
 async def test_runs_as_unprivileged_user_without_capabilities(backend):
-    result = await execute(backend, "bash",
-                           "id -u; grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' "
-                           "/proc/self/status")
+    result = await execute(
+        backend,
+        "bash",
+        "id -u; grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status",
+    )
     lines = result["run"]["stdout"].splitlines()
     assert lines[0] == "1000"
     fields = dict(line.split(":\t") for line in lines[1:])
-    assert all(fields[f"Cap{s}"] == "0000000000000000"
-               for s in ("Inh", "Prm", "Eff", "Bnd", "Amb"))
+    assert all(
+        fields[f"Cap{s}"] == "0000000000000000"
+        for s in ("Inh", "Prm", "Eff", "Bnd", "Amb")
+    )
     assert fields["NoNewPrivs"] == "1"
 
 
@@ -64,6 +68,8 @@ print("still running")
 
 
 async def test_setuid_binaries_gain_nothing(backend):
-    result = await execute(backend, "bash", "su -c id root 2>&1; mount 2>&1 | head -1; id -u")
+    result = await execute(
+        backend, "bash", "su -c id root 2>&1; mount 2>&1 | head -1; id -u"
+    )
     assert result["run"]["stdout"].strip().endswith("1000")
     assert "uid=0" not in result["run"]["stdout"]

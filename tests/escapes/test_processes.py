@@ -16,7 +16,9 @@ FAST = {"run_timeout": 1000, "run_cpu_time": 1000}
 
 
 async def test_host_processes_are_invisible(backend):
-    source = "import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+    source = (
+        "import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+    )
     result = await execute(backend, "python", source)
     assert result["run"]["stdout"].strip() == "[1, 2]"
 
@@ -39,8 +41,18 @@ for what in ("environ", "mem", "fd/0"):
 async def test_environment_is_a_whitelist(backend):
     result = await execute(backend, "bash", "env")
     names = {line.split("=", 1)[0] for line in result["run"]["stdout"].splitlines()}
-    assert names <= {"PATH", "HOME", "LANG", "LC_ALL", "PWD", "SHLVL", "_",
-                     "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING"}
+    assert names <= {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "PWD",
+        "SHLVL",
+        "_",
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONIOENCODING",
+    }
 
 
 async def test_fork_bomb_is_contained(backend):
@@ -89,7 +101,11 @@ while True:
 
 
 async def test_background_child_does_not_hold_the_run(backend):
-    script = "( sleep 30; echo late ) &\nsetsid sh -c 'sleep 300' >/dev/null 2>&1 &\necho done"
+    script = (
+        "( sleep 30; echo late ) &\n"
+        "setsid sh -c 'sleep 300' >/dev/null 2>&1 &\n"
+        "echo done"
+    )
     started = time.monotonic()
     result = await execute(backend, "bash", script)
     assert result["run"]["stdout"] == "done\n"
@@ -105,15 +121,17 @@ async def test_sleeping_program_ends_at_the_wall_limit(backend):
 
 
 async def test_stopped_program_ends_at_the_wall_limit(backend):
-    result = await execute(backend, "bash", "echo before\nkill -STOP $$\necho after",
-                           **FAST)
+    result = await execute(
+        backend, "bash", "echo before\nkill -STOP $$\necho after", **FAST
+    )
     assert result["run"]["status"] == "TO"
     assert result["run"]["stdout"] == "before\n"
 
 
 async def test_cpu_spin_ends_at_the_cpu_limit(backend):
-    result = await execute(backend, "c", "int main(void){ for(;;); }",
-                           run_timeout=3000, run_cpu_time=1000)
+    result = await execute(
+        backend, "c", "int main(void){ for(;;); }", run_timeout=3000, run_cpu_time=1000
+    )
     assert result["run"]["status"] == "TO"
     assert "CPU" in result["run"]["message"]
     assert 900 <= result["run"]["cpu_time"] <= 1500
@@ -163,8 +181,12 @@ async def test_descriptor_exhaustion_is_an_ordinary_error(backend):
 async def test_the_host_check_sees_a_running_program(backend):
     # Guards the guard: the leftover-process check must see a live sandbox.
     job_source = "import time\nprint('up', flush=True)\ntime.sleep(30)"
-    job, _ = build_job({"language": "python", "files": [{"content": job_source}]},
-                       registry(), config.get(), 1024)
+    job, _ = build_job(
+        {"language": "python", "files": [{"content": job_source}]},
+        registry(),
+        config.get(),
+        1024,
+    )
     run = await backend.submit(job)
     async for event in run.events():
         if isinstance(event, Output):
