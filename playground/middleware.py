@@ -1,34 +1,47 @@
 """Response headers that keep program output inert in the page."""
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
-# Scripts and styles only from this site; no inline script can run, so even a
-# rendering bug could not turn program output into code.
+# Scripts only from this site and no inline script at all, so even a
+# rendering bug could not turn program output into code. Styles from this
+# site, plus the editor's own <style> elements, which carry a per-request
+# nonce.
 POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-    "form-action 'self'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+Handler = Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
 
-def content_security_policy(get_response: Callable) -> Callable:
-    def add(response: HttpResponse) -> HttpResponse:
-        response.headers.setdefault("Content-Security-Policy", POLICY)
+
+def content_security_policy(get_response: Handler) -> Handler:
+    def before(request: HttpRequest) -> None:
+        request.csp_nonce = secrets.token_urlsafe(16)  # type: ignore[attr-defined]
+
+    def after(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        nonce = request.csp_nonce  # type: ignore[attr-defined]
+        response.headers.setdefault(
+            "Content-Security-Policy", POLICY.format(nonce=nonce)
+        )
         return response
 
     if iscoroutinefunction(get_response):
 
         async def middleware(request: HttpRequest) -> HttpResponse:
-            return add(await get_response(request))
+            before(request)
+            return after(request, await get_response(request))  # type: ignore[misc]
 
         markcoroutinefunction(middleware)
         return middleware
 
     def sync_middleware(request: HttpRequest) -> HttpResponse:
-        return add(get_response(request))
+        before(request)
+        return after(request, get_response(request))  # type: ignore[arg-type]
 
     return sync_middleware
 

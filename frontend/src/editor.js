@@ -48,7 +48,12 @@ const highlightStyle = HighlightStyle.define([
   { tag: [t.number, t.bool, t.null, t.atom], color: "var(--tok-number, #a94b00)" },
   { tag: [t.escape, t.character], color: "var(--tok-escape, #b0357a)" },
   {
-    tag: [t.function(t.variableName), t.function(t.propertyName), t.macroName],
+    tag: [
+      t.function(t.variableName),
+      t.function(t.propertyName),
+      t.standard(t.variableName),
+      t.macroName,
+    ],
     color: "var(--tok-function, #1d5fc0)",
   },
   {
@@ -118,7 +123,7 @@ function languageFor(mode) {
   }
 }
 
-function create(parent, { language = "", doc = "", onRun = null } = {}) {
+function create(parent, { language = "", doc = "", onRun = null, nonce = "" } = {}) {
   const languageSlot = new Compartment();
   const runKeys = Prec.highest(
     keymap.of([
@@ -138,6 +143,9 @@ function create(parent, { language = "", doc = "", onRun = null } = {}) {
     state: EditorState.create({
       doc,
       extensions: [
+        // The page's Content-Security-Policy admits only styles carrying
+        // this request's nonce, so CodeMirror's own <style> needs it.
+        nonce ? EditorView.cspNonce.of(nonce) : [],
         lineNumbers(),
         highlightActiveLineGutter(),
         highlightSpecialChars(),

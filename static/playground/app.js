@@ -10,9 +10,10 @@
 
 (() => {
   const MAX_LINES = 20000;
-  const STOP_GRACE_MS = 2000;
-  // A span stops growing past this, so trimming and layout touch small nodes.
+  const CHUNK_LINES = 200;
+  // A span stops growing past this, which keeps each text node small.
   const MERGE_MAX_CHARS = 16384;
+  const STOP_GRACE_MS = 2000;
 
   const byId = (id) => document.getElementById(id);
   const ui = {
@@ -37,14 +38,16 @@
   const CSI_PARTIAL = /\x1b\[[0-?]*[ -/]*$/y;
   const ESC_OTHER = /\x1b[ -/]*[0-~]/y;
   const ESC_OTHER_PARTIAL = /\x1b[ -/]*$/y;
-  const STRING_END = /\x07|\x1b\\/g;
+  const STRING_END = /[\x07\x18\x1a\x1b]/g;
   const STRING_INTRODUCERS = new Set(["]", "P", "X", "^", "_"]); // OSC, DCS, …
   // Longer unfinished sequences are garbage, not a sequence split in two.
   const MAX_CARRY = 256;
   const CUBE = [0, 95, 135, 175, 215, 255];
 
+  const isByte = (n) => Number.isInteger(n) && n >= 0 && n <= 255;
+
   function paletteColor(n) {
-    if (!(n >= 0 && n <= 255)) return null;
+    if (!isByte(n)) return null;
     if (n < 16) return `var(--ansi-${n})`;
     if (n >= 232) {
       const grey = 8 + 10 * (n - 232);
@@ -56,8 +59,7 @@
   }
 
   function rgbColor([r, g, b]) {
-    const ok = [r, g, b].every((c) => c >= 0 && c <= 255);
-    return ok ? `rgb(${r}, ${g}, ${b})` : null;
+    return [r, g, b].every(isByte) ? `rgb(${r}, ${g}, ${b})` : null;
   }
 
   function plainSgr() {
@@ -65,7 +67,23 @@
       underline: false, strike: false, inverse: false };
   }
 
+  // Floods of coloured output repeat a handful of styles: each is built
+  // once. Gradients in 24-bit colour would grow the cache without end, hence
+  // the reset.
+  const styleCache = new Map();
+
   function styleFor(sgr) {
+    const signature = Object.values(sgr).join("|");
+    let style = styleCache.get(signature);
+    if (style === undefined) {
+      if (styleCache.size >= 1024) styleCache.clear();
+      style = buildStyle(sgr);
+      styleCache.set(signature, style);
+    }
+    return style;
+  }
+
+  function buildStyle(sgr) {
     let fg = sgr.fg;
     let bg = sgr.bg;
     if (sgr.inverse) {
@@ -139,15 +157,16 @@
       return at + introducerLength;
     }
 
-    // OSC, DCS and the like run to BEL or ST; their content is discarded.
+    // OSC, DCS and the like are discarded up to BEL, CAN or SUB, or up to an
+    // ESC, which is read as the start of the next sequence (ESC \ is ST).
+    // Ending at any ESC, as terminals do, stops an unterminated OSC from
+    // swallowing the rest of the output.
     skipString(s, from) {
       STRING_END.lastIndex = from;
-      if (STRING_END.exec(s)) {
-        this.inString = false;
-        return STRING_END.lastIndex;
-      }
-      if (s.endsWith(ESC)) this.carry = ESC; // may be the first half of ST
-      return -1;
+      const end = STRING_END.exec(s);
+      if (!end) return -1;
+      this.inString = false;
+      return end[0] === ESC ? end.index : STRING_END.lastIndex;
     }
 
     applySgr(params) {
@@ -220,17 +239,23 @@
     return n;
   }
 
-  // Index just past the `n`-th newline of `text` (n ≥ 1, and text has them).
-  function afterLine(text, n) {
+  // Index just past the n-th newline of `text`, or its length if it has fewer.
+  function afterLines(text, n) {
     let i = -1;
-    while (n-- > 0) i = text.indexOf("\n", i + 1);
+    while (n-- > 0) {
+      i = text.indexOf("\n", i + 1);
+      if (i === -1) return text.length;
+    }
     return i + 1;
   }
 
   // Queues output and writes it once per animation frame, so a flood of
   // small frames costs one layout per frame instead of one per frame sent.
-  // Queued items are {kind: "text"|"block", cls, key, css, text, lines}; the
-  // rendered ones are kept as entries {key, lines, node}, oldest first.
+  //
+  // The panel holds blocks ("chunks") of about CHUNK_LINES lines that begin
+  // at a line start. One block of all the output would be one paragraph
+  // that the browser lays out again in full on each append; chunks keep that
+  // work to the last one, and trimming removes whole chunks.
   class OutputView {
     constructor(element) {
       this.element = element;
@@ -239,12 +264,12 @@
 
     clear() {
       this.element.replaceChildren();
-      this.entries = [];
+      this.chunks = []; // {node, lines, last: {key, lineMark, node} | null}
       this.lines = 0;
-      this.queue = [];
+      this.atLineStart = true;
+      this.queue = []; // {kind: "text" | "block", cls, key, css, text, lines}
       this.queuedLines = 0;
       this.trimNote = null;
-      this.atLineStart = true;
       if (this.frame) cancelAnimationFrame(this.frame);
       this.frame = 0;
     }
@@ -271,96 +296,113 @@
       this.queuedLines += lines;
       // Animation frames pause in a background tab; the queue must not grow
       // without bound meanwhile.
-      if (this.queuedLines > 2 * MAX_LINES) {
-        this.queuedLines -= this.dropOldest(this.queue, this.queuedLines - MAX_LINES);
-      }
+      if (this.queuedLines > 2 * MAX_LINES) this.dropQueued(MAX_LINES);
       if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
     }
 
     flush() {
+      if (this.frame) cancelAnimationFrame(this.frame);
       this.frame = 0;
       if (this.queue.length === 0) return;
       const el = this.element;
       const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
 
-      this.queuedLines -= this.dropOldest(this.queue, this.queuedLines - MAX_LINES);
-      const fragment = document.createDocumentFragment();
-      for (const item of this.queue) this.render(item, fragment);
-      el.append(fragment);
+      this.dropQueued(MAX_LINES);
+      for (const item of this.queue) this.render(item);
       this.queue = [];
       this.queuedLines = 0;
 
       const heightBefore = atBottom ? 0 : el.scrollHeight;
-      const removed = this.dropOldest(this.entries, this.lines - MAX_LINES, true);
-      this.lines -= removed;
+      const trimmed = this.trim();
       // Keep what the reader is looking at in place while the top goes away.
-      if (removed && !atBottom) el.scrollTop -= heightBefore - el.scrollHeight;
+      if (trimmed && !atBottom) el.scrollTop -= heightBefore - el.scrollHeight;
       if (atBottom) el.scrollTop = el.scrollHeight;
     }
 
     // stderr carries a margin mark on each of its lines. CSS repeats the mark
     // on every line box of a span, so a span with the mark must begin at the
-    // start of a line: stderr text that begins mid-line is split after its
-    // first newline.
-    render(item, fragment) {
-      this.lines += item.lines;
+    // start of a line: stderr text that begins mid-line is cut after its
+    // first newline. Text is also cut where its chunk is full.
+    render(item) {
       if (item.kind !== "text") {
-        this.append(item, item.text, item.lines, false, fragment);
+        this.place(item, item.text, 1, false);
         this.atLineStart = true;
         return;
       }
       const marked = item.cls === "stderr";
-      let { text, lines } = item;
-      const firstBreak = text.indexOf("\n");
-      const startsMidLine = marked && !this.atLineStart;
-      if (startsMidLine && firstBreak >= 0 && firstBreak + 1 < text.length) {
-        this.append(item, text.slice(0, firstBreak + 1), 1, false, fragment);
-        text = text.slice(firstBreak + 1);
-        lines -= 1;
-        this.atLineStart = true;
+      let text = item.text;
+      while (text !== "") {
+        const midLine = marked && !this.atLineStart;
+        const cut = afterLines(text, midLine ? 1 : this.roomInChunk());
+        const piece = text.slice(0, cut);
+        this.place(item, piece, countLines(piece), marked && !midLine);
+        this.atLineStart = piece.endsWith("\n");
+        text = text.slice(cut);
       }
-      this.append(item, text, lines, marked && this.atLineStart, fragment);
-      this.atLineStart = text.endsWith("\n");
     }
 
-    append(item, text, lines, lineMark, fragment) {
-      const last = this.entries[this.entries.length - 1];
+    roomInChunk() {
+      const chunk = this.chunks[this.chunks.length - 1];
+      if (chunk && chunk.lines < CHUNK_LINES) return CHUNK_LINES - chunk.lines;
+      return this.atLineStart ? CHUNK_LINES : 1;
+    }
+
+    place(item, text, lines, lineMark) {
+      let chunk = this.chunks[this.chunks.length - 1];
+      if (!chunk || (this.atLineStart && chunk.lines >= CHUNK_LINES)) {
+        chunk = { node: document.createElement("div"), lines: 0, last: null };
+        chunk.node.className = "chunk";
+        this.element.append(chunk.node);
+        this.chunks.push(chunk);
+      }
+      chunk.lines += lines;
+      this.lines += lines;
+
+      const last = chunk.last;
       const mergeable = item.kind === "text" && last?.key === item.key
         && (last.lineMark || !lineMark)
         && last.node.firstChild.length + text.length <= MERGE_MAX_CHARS;
       if (mergeable) {
         last.node.firstChild.appendData(text);
-        last.lines += lines;
         return;
       }
       const node = document.createElement(item.kind === "text" ? "span" : "div");
       node.className = lineMark ? `${item.cls} line-start` : item.cls;
       if (item.css) Object.assign(node.style, item.css);
       node.textContent = text;
-      fragment.append(node);
-      this.entries.push({ key: item.key, lineMark, lines, node });
+      chunk.node.append(node);
+      chunk.last = item.kind === "text" ? { key: item.key, lineMark, node } : null;
     }
 
-    // Removes `excess` lines from the front of `list`; returns lines removed.
-    dropOldest(list, excess, inDom = false) {
-      let removed = 0;
-      while (excess > removed && list.length > 0) {
-        const first = list[0];
-        const need = excess - removed;
-        if (first.lines <= need) {
-          list.shift();
-          if (inDom) first.node.remove();
-          removed += first.lines;
+    trim() {
+      let trimmed = false;
+      while (this.lines > MAX_LINES && this.chunks.length > 1) {
+        const oldest = this.chunks.shift();
+        oldest.node.remove();
+        this.lines -= oldest.lines;
+        trimmed = true;
+      }
+      if (trimmed) this.noteTrim();
+      return trimmed;
+    }
+
+    // Drops the oldest queued text so that at most `keep` lines stay queued.
+    dropQueued(keep) {
+      let excess = this.queuedLines - keep;
+      if (excess <= 0) return;
+      this.queuedLines = keep;
+      while (excess > 0 && this.queue.length > 0) {
+        const first = this.queue[0];
+        if (first.lines <= excess) {
+          this.queue.shift();
+          excess -= first.lines;
         } else {
-          const cut = afterLine(inDom ? first.node.firstChild.data : first.text, need);
-          if (inDom) first.node.firstChild.deleteData(0, cut);
-          else first.text = first.text.slice(cut);
-          first.lines -= need;
-          removed += need;
+          first.text = first.text.slice(afterLines(first.text, excess));
+          first.lines -= excess;
+          excess = 0;
         }
       }
-      if (removed) this.noteTrim();
-      return removed;
+      this.noteTrim();
     }
 
     noteTrim() {
@@ -400,8 +442,8 @@
     const { status, code, message, signal } = frame;
     if (status === "XX") {
       const detail = message || "no details were given";
-      return [`The playground failed to run this program (our fault): ${detail}`,
-        "error"];
+      const words = "The playground failed to run this program (our fault)";
+      return [`${words}: ${detail}`, "error"];
     }
     if (status === "CE") return ["Compilation failed", "fail"];
     if (status == null && frame.stage === "compile") return ["Compiled", "ok"];
@@ -432,12 +474,12 @@
 
   function findRuntime(name) {
     const wanted = String(name).toLowerCase();
+    const is = (text) => text.toLowerCase() === wanted;
     const matchers = [
-      (rt) => optionValue(rt) === wanted,
-      (rt) => `${rt.language}@${rt.version}` === wanted,
-      (rt) => `${rt.language} ${rt.version}` === wanted,
-      (rt) => rt.language.toLowerCase() === wanted,
-      (rt) => (rt.aliases ?? []).some((alias) => alias.toLowerCase() === wanted),
+      (rt) => is(optionValue(rt)),
+      (rt) => is(`${rt.language}@${rt.version}`) || is(`${rt.language} ${rt.version}`),
+      (rt) => is(rt.language),
+      (rt) => (rt.aliases ?? []).some(is),
     ];
     for (const matches of matchers) {
       const found = runtimes.find(matches);
@@ -456,6 +498,7 @@
       language: current?.editor_mode ?? "",
       doc: current?.starter ?? "",
       onRun: startRun,
+      nonce: document.querySelector('meta[name="csp-nonce"]')?.content ?? "",
     };
     if (window.PlaygroundEditor) {
       return window.PlaygroundEditor.create(ui.editor, options);
@@ -585,7 +628,8 @@
     run.parsers = { stdout: new AnsiParser(), stderr: new AnsiParser() };
     const words = { compile: "compiling", run: "running" }[frame.stage] ?? frame.stage;
     view.block("stage", `${words}…`);
-    if (!run.stopping) setStatus(`${words[0].toUpperCase()}${words.slice(1)}…`);
+    const capitalised = words[0].toUpperCase() + words.slice(1);
+    if (!run.stopping) setStatus(`${capitalised} ${run.label}…`);
   }
 
   function onData(run, frame) {
@@ -601,6 +645,9 @@
     if (frame.truncated) {
       view.block("note", "Output cut here: the output cap was reached");
     }
+    // Whoever reads the status (a person or a test) expects the output it
+    // describes to be on screen already.
+    view.flush();
     const [words, kind] = describeExit(frame);
     setStatus(words + usage(frame), kind);
 
@@ -614,6 +661,7 @@
 
   function onError(run, frame) {
     run.errorShown = true;
+    view.flush();
     setStatus(`Error: ${frame.message ?? "the server reported an error"}`, "error");
   }
 
@@ -656,6 +704,7 @@
 
   function finish(run) {
     clearTimeout(run.timer);
+    view.flush();
     const focus = document.activeElement;
     const focusWasInRow = ui.inputRow.contains(focus) || focus === document.body;
     active = null;
@@ -695,7 +744,6 @@
   function showRunning(run) {
     ui.run.disabled = true;
     ui.stop.disabled = false;
-    ui.output.setAttribute("aria-busy", "true");
     ui.inputRow.hidden = false;
     showInputState(run);
     if (run.stdinOpen) ui.input.focus();
@@ -704,7 +752,6 @@
   function showIdle() {
     ui.run.disabled = runtimes.length === 0;
     ui.stop.disabled = true;
-    ui.output.removeAttribute("aria-busy");
     ui.inputRow.hidden = true;
     ui.input.value = "";
   }
