@@ -3,6 +3,8 @@ sees hostile output as text, and stops runaway code."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -72,3 +74,62 @@ def test_output_streams_while_the_program_runs(page: Page) -> None:
     expect(output).to_contain_text("first", timeout=10_000)
     assert "second" not in output.inner_text()
     expect(output).to_contain_text("second", timeout=5_000)
+
+
+def test_ansi_colours_show_as_colours_and_other_escapes_vanish(page: Page) -> None:
+    write_program(
+        page,
+        "python",
+        'print("\\033[31mred\\033[0m plain \\033[2J\\033]0;title\\007end")\n',
+    )
+    page.click("#run")
+
+    expect(page.locator("#status")).to_contain_text(
+        "Exited with code 0", timeout=10_000
+    )
+    red = page.locator("#output span", has_text="red").last
+    assert "rgb" in red.evaluate("node => getComputedStyle(node).color")
+    assert red.evaluate("node => node.style.color") != ""
+    text = page.locator("#output").inner_text()
+    assert "red plain end" in text
+    assert "\x1b" not in text and "title" not in text
+
+
+def test_a_million_lines_are_capped_and_the_page_stays_responsive(page: Page) -> None:
+    write_program(page, "python", "for i in range(10**6):\n    print(i)\n")
+    page.click("#run")
+
+    # While the output pours in, the page's main thread must keep answering.
+    slowest = 0.0
+    while "Output limit" not in page.inner_text("#status"):
+        started = time.monotonic()
+        page.evaluate("document.getElementById('output').childElementCount")
+        slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 1.5, "the page froze while rendering output"
+        page.wait_for_timeout(50)
+
+    expect(page.locator("#output")).to_contain_text("Output cut here")
+    page.fill("#stdin", "still typing")
+    assert page.input_value("#stdin") == "still typing"
+
+
+def test_ctrl_d_closes_the_program_input(page: Page) -> None:
+    write_program(
+        page, "python", "import sys\ndata = sys.stdin.read()\nprint('got', len(data))\n"
+    )
+    page.click("#run")
+    expect(page.locator("#input")).to_be_enabled(timeout=10_000)
+
+    page.fill("#input", "abc")
+    page.press("#input", "Enter")
+    page.press("#input", "Control+d")
+
+    expect(page.locator("#output")).to_contain_text("got 4", timeout=10_000)
+
+
+def test_ctrl_enter_in_the_editor_runs(page: Page) -> None:
+    write_program(page, "bash", 'echo "ran by keyboard"\n')
+    page.click("#editor .cm-content")
+    page.keyboard.press("Control+Enter")
+
+    expect(page.locator("#output")).to_contain_text("ran by keyboard", timeout=10_000)
