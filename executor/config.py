@@ -15,6 +15,7 @@ from pathlib import Path
 
 from executor.errors import ConfigError
 from executor.limits import KIB, MIB, Limits
+from executor.sandbox.namespaces import MAX_HOST_ID, MIN_HOST_ID
 
 # name -> default; the environment variable is PLAYGROUND_<NAME upper-cased>.
 LIMIT_DEFAULTS: dict[str, int] = {
@@ -80,6 +81,18 @@ def _choice(env: Mapping[str, str], key: str, default: str, allowed: set[str]) -
     return value
 
 
+def _check_uid_range(env: Mapping[str, str]) -> None:
+    base = _int_setting(env, "PLAYGROUND_SANDBOX_UID_BASE", 200_000)
+    runs = _int_setting(env, "PLAYGROUND_MAX_CONCURRENT_RUNS", 1)
+    if base < MIN_HOST_ID or base + 2 * runs > MAX_HOST_ID:
+        raise ConfigError(
+            f"PLAYGROUND_SANDBOX_UID_BASE={base} with "
+            f"PLAYGROUND_MAX_CONCURRENT_RUNS={runs} needs host ids {base} to "
+            f"{base + 2 * runs - 1}; they must lie within {MIN_HOST_ID}.."
+            f"{MAX_HOST_ID} and belong to no real user"
+        )
+
+
 def from_environ(env: Mapping[str, str]) -> Config:
     """Build the configuration from an environment mapping."""
     defaults = {
@@ -90,6 +103,7 @@ def from_environ(env: Mapping[str, str]) -> Config:
         name: _int_setting(env, f"PLAYGROUND_MAX_{name.upper()}", defaults[name])
         for name in LIMIT_DEFAULTS
     }
+    _check_uid_range(env)
     for name, maximum in maxima.items():
         if maximum < defaults[name]:
             raise ConfigError(

@@ -1,7 +1,8 @@
 """Messages between a backend and its supervisor, and how they are framed.
 
     backend -> supervisor   start, stdin, close_stdin, signal, stop
-    supervisor -> backend   stage, output, exit, finished
+    supervisor -> backend   ready or unavailable (once, first), then per run:
+                            stage, output, exit, finished
 
 A frame is two big-endian u32 lengths, a JSON header and a binary payload;
 only `stdin` and `output` carry a payload (the bytes themselves).

@@ -82,7 +82,20 @@ def parse_files(payload: Mapping[str, Any], runtime: Runtime) -> list[File]:
         files.append(File(name, content))
     if total > MAX_SOURCE_BYTES:
         raise JobError(f"files total {total} bytes; at most {MAX_SOURCE_BYTES}")
+    _check_no_file_is_a_directory(seen)
     return files
+
+
+def _check_no_file_is_a_directory(names: set[str]) -> None:
+    for name in names:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in names:
+                raise JobError(
+                    f"file {parent!r} is also the directory of {name!r}; "
+                    "rename one of them"
+                )
 
 
 def parse_args(payload: Mapping[str, Any]) -> list[str]:

@@ -509,14 +509,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     _prepare_process(args.parent_pid)
     control = socket.socket(fileno=args.control_fd)
-    root = tempfile.mkdtemp(prefix="playground-root-")
-    # The init maps to an unprivileged host id and must traverse the mount point.
-    os.chmod(root, 0o755)  # noqa: S103
     try:
         hierarchy = cgroups.discover(args.cgroup, f"playground-{os.getpid()}")
     except SandboxError as exc:
         log.error("cannot start: %s", exc)
+        control.sendall(messages.encode({"type": "unavailable", "reason": str(exc)}))
         raise SystemExit(2) from exc
+    root = tempfile.mkdtemp(prefix="playground-root-")
+    # The init maps to an unprivileged host id and must traverse the mount point.
+    os.chmod(root, 0o755)  # noqa: S103
+    control.sendall(messages.encode({"type": "ready"}))
     try:
         Supervisor(control, hierarchy, args.uid_base, args.slots, root).serve()
     finally:

@@ -19,6 +19,7 @@ from typing import Any
 
 from executor import messages
 from executor.config import PROJECT_DIR, Config
+from executor.errors import BackendError
 from executor.events import Event, Finished, Output, StageExited, StageStarted
 from executor.job import Job
 from executor.results import StageResult
@@ -28,6 +29,16 @@ log = logging.getLogger(__name__)
 LOST = StageResult(
     "XX", None, None, "The executor was lost while the program ran", 0, 0, 0
 )
+UNAVAILABLE = StageResult(
+    "XX",
+    None,
+    None,
+    "The executor is unavailable; the program did not start",
+    0,
+    0,
+    0,
+)
+START_TIMEOUT_SECONDS = 30
 
 
 def _event(frame: messages.Frame) -> Event:
@@ -42,7 +53,7 @@ def _event(frame: messages.Frame) -> Event:
 
 
 class LocalRun:
-    def __init__(self, connection: SupervisorConnection, job: Job) -> None:
+    def __init__(self, connection: SupervisorConnection | None, job: Job) -> None:
         self.run_id = job.run_id
         self.connection = connection
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -62,25 +73,27 @@ class LocalRun:
         self.done = self.done or isinstance(event, Finished)
         self.queue.put_nowait(event)
 
-    def lose(self) -> None:
+    def lose(self, result: StageResult = LOST) -> None:
         """The supervisor is gone: end this run as our own failure."""
         if not self.done:
-            self.deliver(StageExited(self.last_stage, LOST))
+            self.deliver(StageExited(self.last_stage, result))
             self.deliver(Finished())
 
+    async def _send(self, header: dict[str, Any], payload: bytes = b"") -> None:
+        if self.connection is not None and not self.done:
+            await self.connection.send({**header, "run_id": self.run_id}, payload)
+
     async def write_stdin(self, data: bytes) -> None:
-        await self.connection.send({"type": "stdin", "run_id": self.run_id}, data)
+        await self._send({"type": "stdin"}, data)
 
     async def close_stdin(self) -> None:
-        await self.connection.send({"type": "close_stdin", "run_id": self.run_id})
+        await self._send({"type": "close_stdin"})
 
     async def send_signal(self, signum: int) -> None:
-        await self.connection.send(
-            {"type": "signal", "run_id": self.run_id, "signal": signum}
-        )
+        await self._send({"type": "signal", "signal": signum})
 
     async def stop(self) -> None:
-        await self.connection.send({"type": "stop", "run_id": self.run_id})
+        await self._send({"type": "stop"})
 
 
 class SupervisorConnection:
@@ -95,40 +108,62 @@ class SupervisorConnection:
 
     async def start(self) -> None:
         ours, theirs = socket.socketpair()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "executor.supervisor",
-                "--control-fd",
-                str(theirs.fileno()),
-                "--parent-pid",
-                str(os.getpid()),
-                "--cgroup",
-                self.config.cgroup_version,
-                "--uid-base",
-                str(self.config.sandbox_uid_base),
-                "--slots",
-                str(self.config.max_concurrent_runs),
-            ],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            cwd="/",
-            env={
-                "PATH": "/usr/bin:/bin",
-                "LANG": "C.UTF-8",
-                "PYTHONPATH": str(PROJECT_DIR),
-                "PYTHONDONTWRITEBYTECODE": "1",
-            },
-        )
-        theirs.close()
+        try:
+            self.process = self._spawn(theirs)
+        except OSError as exc:
+            raise BackendError(f"cannot start the supervisor: {exc}") from exc
+        finally:
+            theirs.close()
         reader, self.writer = await asyncio.open_unix_connection(sock=ours)
+        decoder = messages.Decoder()
+        try:
+            first = await asyncio.wait_for(
+                self._first_frame(reader, decoder), START_TIMEOUT_SECONDS
+            )
+        except TimeoutError:
+            first = None
+        if first is None or first.type != "ready":
+            await self._refuse(first)
         self.alive = True
-        self.reader_task = asyncio.get_running_loop().create_task(self._read(reader))
+        loop = asyncio.get_running_loop()
+        self.reader_task = loop.create_task(self._read(reader, decoder))
         log.info("supervisor started pid=%s", self.process.pid)
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        decoder = messages.Decoder()
+    def _spawn(self, theirs: socket.socket) -> subprocess.Popen[bytes]:
+        """Start the supervisor with nothing of this process's environment."""
+        command = [
+            sys.executable, "-m", "executor.supervisor",
+            "--control-fd", str(theirs.fileno()),
+            "--parent-pid", str(os.getpid()),
+            "--cgroup", self.config.cgroup_version,
+            "--uid-base", str(self.config.sandbox_uid_base),
+            "--slots", str(self.config.max_concurrent_runs),
+        ]  # fmt: skip
+        return subprocess.Popen(
+            command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/",
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                 "PYTHONPATH": str(PROJECT_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
+        )  # fmt: skip
+
+    async def _first_frame(
+        self, reader: asyncio.StreamReader, decoder: messages.Decoder
+    ) -> messages.Frame | None:
+        while data := await reader.read(65536):
+            for frame in decoder.feed(data):
+                return frame
+        return None
+
+    async def _refuse(self, frame: messages.Frame | None) -> None:
+        reason = "it exited or hung before saying it was ready"
+        if frame is not None:
+            reason = str(frame.header.get("reason", reason))
+        log.error("the supervisor cannot run programs: %s", reason)
+        await self.close()
+        raise BackendError(reason)
+
+    async def _read(
+        self, reader: asyncio.StreamReader, decoder: messages.Decoder
+    ) -> None:
         try:
             while data := await reader.read(65536):
                 for frame in decoder.feed(data):
@@ -176,8 +211,11 @@ class SupervisorConnection:
         if self.writer is not None:
             self.writer.close()
         if self.process is not None:
+            if self.process.poll() is None and not self.alive:
+                self.process.kill()
             await asyncio.get_running_loop().run_in_executor(None, self.process.wait)
-        await self.reader_task
+        if self.alive:
+            await self.reader_task
 
 
 class LocalBackend:
@@ -197,7 +235,12 @@ class LocalBackend:
         return connection
 
     async def submit(self, job: Job) -> LocalRun:
-        connection = await self._connection()
+        try:
+            connection = await self._connection()
+        except BackendError:
+            run = LocalRun(None, job)
+            run.lose(UNAVAILABLE)
+            return run
         return await connection.submit(job)
 
     def supervisor_pids(self) -> list[int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from executor.errors import SandboxError
 from executor.sandbox import libc
 
 SANDBOX_UID = 1000
@@ -32,8 +33,19 @@ def apply() -> None:
     libc.unshare(ALL)
 
 
+# Host ids below this belong to system and ordinary users; 2**32 - 1 is "no id".
+MIN_HOST_ID = 65536
+MAX_HOST_ID = 2**32 - 2
+
+
 def map_ids(pid: int, host_id: int) -> None:
     """Parent side: inside 0 is `host_id` and inside 1000 is `host_id + 1`."""
+    # The kernel reads larger numbers modulo 2**32, which could map the
+    # sandbox onto a real user of the host: refuse them here.
+    if not MIN_HOST_ID <= host_id < MAX_HOST_ID:
+        raise SandboxError(
+            "uid map", f"host id {host_id} is outside {MIN_HOST_ID}..{MAX_HOST_ID}"
+        )
     mapping = f"0 {host_id} 1\n{SANDBOX_UID} {host_id + 1} 1\n"
     with open(f"/proc/{pid}/uid_map", "w") as f:
         f.write(mapping)

@@ -70,7 +70,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait()
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright runs its own event loop on this thread while it
+# is open, which must be gone before the suite's asyncio tests run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"{CHROMIUM} is missing; `make test` installs it")

@@ -1,0 +1,89 @@
+"""The sandbox fails closed: when an isolation step fails, the program does
+not start, the client sees status XX, and the operator's log names the step."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from executor import config
+from executor.backends.local import LocalBackend
+from executor.errors import ConfigError, SandboxError
+from executor.events import Output, StageExited
+from executor.job import File, Job, Stage
+from executor.sandbox import cgroups
+
+MARKER = "the program ran"
+
+
+def job(files: list[File]) -> Job:
+    limits = config.get().stage_limits("run", 4096)
+    argv = ["/usr/bin/python3", "-c", f"print({MARKER!r})"]
+    return Job(
+        "failclosed01",
+        "python",
+        "3",
+        files,
+        [Stage("run", argv, limits)],
+        {"PATH": "/usr/bin:/bin"},
+    )
+
+
+async def outcome(backend: LocalBackend, submitted: Job) -> tuple[str, str | None]:
+    run = await backend.submit(submitted)
+    stdout, status = "", None
+    async for event in run.events():
+        if isinstance(event, Output):
+            stdout += event.data.decode()
+        elif isinstance(event, StageExited):
+            status = event.result.status
+    await backend.aclose()
+    return stdout, status
+
+
+async def test_a_failed_uid_map_stops_the_run_before_the_program(capfd):
+    # Ids past 2**32 would wrap onto real host users; the map step refuses.
+    settings = dataclasses.replace(config.get(), sandbox_uid_base=2**32 - 2)
+
+    stdout, status = await outcome(LocalBackend(settings), job([]))
+
+    assert (stdout, status) == ("", "XX")
+    assert "sandbox step 'uid map' failed" in capfd.readouterr().err
+
+
+async def test_a_failed_mount_step_stops_the_run_before_the_program(capfd):
+    # "a" as a file and as a directory cannot both be written into /work.
+    files = [File("a", b"x"), File("a/b", b"y")]
+
+    stdout, status = await outcome(LocalBackend(config.get()), job(files))
+
+    assert (stdout, status) == ("", "XX")
+    assert "sandbox step 'mounts' failed" in capfd.readouterr().err
+
+
+def unusable_cgroup_version() -> str:
+    for version in ("v1", "v2"):
+        try:
+            cgroups.release(cgroups.discover(version, "playground-probe"))
+        except (SandboxError, OSError):
+            return version
+    pytest.fail("both cgroup versions work here; no way to make one fail")
+
+
+async def test_without_usable_cgroups_the_executor_refuses_to_run(capfd):
+    version = unusable_cgroup_version()
+    settings = dataclasses.replace(config.get(), cgroup_version=version)
+
+    stdout, status = await outcome(LocalBackend(settings), job([]))
+
+    assert (stdout, status) == ("", "XX")
+    err = capfd.readouterr().err
+    assert "cannot start" in err and "cgroup" in err
+
+
+@pytest.mark.parametrize("base", ["0", "1000", str(2**32 - 4)])
+def test_a_uid_base_that_could_reach_real_users_is_refused(base):
+    env = {"PLAYGROUND_SANDBOX_UID_BASE": base, "PLAYGROUND_MAX_CONCURRENT_RUNS": "8"}
+    with pytest.raises(ConfigError, match="PLAYGROUND_SANDBOX_UID_BASE"):
+        config.from_environ(env)
