@@ -1,12 +1,14 @@
 """HTTP endpoints of Piston's v2 API."""
 
+import asyncio
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from executor import config
 from executor.backends import get_backend
@@ -19,9 +21,39 @@ from playground.registry import registry
 
 log = logging.getLogger(__name__)
 
+View = Callable[..., Any]
+
 
 def error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"message": message}, status=status)
+
+
+def allow(method: str) -> Callable[[View], View]:
+    """Answer other methods with a JSON 405 that names the allowed one."""
+
+    def decorate(view: View) -> View:
+        def refuse(request: HttpRequest) -> JsonResponse:
+            response = error(405, f"{request.method} is not allowed here; use {method}")
+            response["Allow"] = method
+            return response
+
+        if asyncio.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def checked_async(request: HttpRequest) -> Any:
+                if request.method != method:
+                    return refuse(request)
+                return await view(request)
+
+            return checked_async
+
+        @functools.wraps(view)
+        def checked(request: HttpRequest) -> Any:
+            return refuse(request) if request.method != method else view(request)
+
+        return checked
+
+    return decorate
 
 
 def runtime_list() -> list[dict[str, Any]]:
@@ -34,7 +66,7 @@ def runtime_list() -> list[dict[str, Any]]:
     return listed
 
 
-@require_GET
+@allow("GET")
 def runtimes(request: HttpRequest) -> JsonResponse:
     return JsonResponse(runtime_list(), safe=False)
 
@@ -49,7 +81,7 @@ def _body(request: HttpRequest) -> Any:
 
 
 @csrf_exempt
-@require_POST
+@allow("POST")
 async def execute(request: HttpRequest) -> JsonResponse:
     settings = config.get()
     try:
