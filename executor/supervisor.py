@@ -36,7 +36,7 @@ from executor.errors import SandboxError
 from executor.job import File, Job
 from executor.loop import Loop
 from executor.results import StageResult
-from executor.sandbox import Spec, cgroups
+from executor.sandbox import Spec, cgroups, seccomp
 from executor.sandbox.init import FORWARDED
 from executor.stage import (
     DRAIN_SECONDS,
@@ -515,6 +515,7 @@ def main(argv: list[str] | None = None) -> None:
         log.error("cannot start: %s", exc)
         control.sendall(messages.encode({"type": "unavailable", "reason": str(exc)}))
         raise SystemExit(2) from exc
+    seccomp.program()  # compiled once here, inherited by every sandbox
     root = tempfile.mkdtemp(prefix="playground-root-")
     # The init maps to an unprivileged host id and must traverse the mount point.
     os.chmod(root, 0o755)  # noqa: S103

@@ -19,7 +19,7 @@ from typing import NoReturn, TypeVar
 from executor.errors import SandboxError
 from executor.job import File
 from executor.limits import Limits
-from executor.sandbox import credentials, fds, report, rlimits
+from executor.sandbox import credentials, fds, report, rlimits, seccomp
 
 T = TypeVar("T")
 
@@ -69,6 +69,7 @@ def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:
             "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
         )
         step("credentials", credentials.apply)
+        step("seccomp", seccomp.apply, seccomp.program())
         step("exec", os.execvpe, spec.argv[0], spec.argv, spec.env)
     except SandboxError as exc:
         report.setup_failed(report_fd, exc)

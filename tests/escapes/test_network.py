@@ -53,12 +53,31 @@ for host in ("127.0.0.1", "localhost", "::1"):
     assert accepted == []
 
 
-async def test_only_a_down_loopback_exists(backend):
-    source = "import socket; print(sorted(n for _, n in socket.if_nameindex()))"
+async def test_the_run_has_its_own_network_with_only_loopback(backend):
+    source = """
+lines = open("/proc/net/dev").read().splitlines()[2:]
+print(sorted(line.split(":")[0].strip() for line in lines))
+"""
     result = await execute(backend, "python", source)
     assert result["run"]["stdout"].strip() == "['lo']"
-    flags = await execute(backend, "bash", "cat /sys/class/net/lo/flags 2>&1 || true")
-    assert "0x1003" not in flags["run"]["stdout"]
+
+
+async def test_sockets_other_than_unix_are_refused(backend):
+    source = """
+import socket
+for family in (socket.AF_INET, socket.AF_INET6, socket.AF_NETLINK, socket.AF_PACKET):
+    try:
+        socket.socket(family, socket.SOCK_DGRAM if family != socket.AF_PACKET
+                      else socket.SOCK_RAW)
+        print("ESCAPED socket", family.name)
+    except OSError as exc:
+        print("BLOCKED", family.name, exc.errno)
+socket.socketpair()
+print("unix sockets work")
+"""
+    result = await execute(backend, "python", source)
+    assert "ESCAPED" not in result["run"]["output"]
+    assert result["run"]["stdout"].endswith("unix sockets work\n")
 
 
 async def test_name_resolution_fails(backend):
