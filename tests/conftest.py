@@ -3,9 +3,11 @@ checking afterwards that nothing of a run is left on the host."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from executor.results import OutputCollector
 from playground.api.results import stage_json
 from playground.registry import registry
 
+PROJECT = Path(__file__).resolve().parents[1]
 SANDBOX_SLOTS = config.get().max_concurrent_runs
 UID_BASE = config.get().sandbox_uid_base
 
@@ -41,9 +44,11 @@ async def execute(
     stdin: str = "",
     args: list[str] | None = None,
     files: list[dict[str, str]] | None = None,
+    output_bytes: int | None = None,
     **limits: int,
 ) -> dict[str, Any]:
-    """Run a program to completion; answer as POST /api/v2/execute would."""
+    """Run a program to completion; answer as POST /api/v2/execute would,
+    with the HTTP output cap unless `output_bytes` says otherwise."""
     payload = {
         "language": language,
         "version": "*",
@@ -53,9 +58,8 @@ async def execute(
         **limits,
     }
     settings = config.get()
-    job, _ = build_job(
-        payload, registry(), settings, settings.defaults["http_output_bytes"]
-    )
+    cap = output_bytes or settings.defaults["http_output_bytes"]
+    job, _ = build_job(payload, registry(), settings, cap)
     run = await backend.submit(job)
     stages: dict[str, Any] = {}
     output = OutputCollector()
@@ -109,11 +113,37 @@ def leftover_cgroups(supervisors: set[int]) -> list[str]:
     return left
 
 
+SENTINELS = [
+    Path("/etc/passwd"),
+    Path("/etc/hostname"),
+    Path(sys.executable),
+    Path("/usr/bin/python3.11"),
+    PROJECT / "manage.py",
+]
+
+
+def _fingerprints() -> dict[Path, tuple[str, int, int, int]]:
+    prints = {}
+    for path in SENTINELS:
+        if path.exists():
+            info = path.stat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            prints[path] = (digest, info.st_mtime_ns, info.st_uid, info.st_mode)
+    return prints
+
+
 @pytest.fixture
-def host_is_clean(backend: Backend) -> Iterator[None]:
-    """After the test: no process of its runs alive, no stage cgroup left."""
+async def host_is_clean(backend: Backend) -> AsyncIterator[None]:
+    """After the test: no process of its runs alive, no stage cgroup left,
+    sentinel host files unchanged, and a hello run is still quick."""
     assert isinstance(backend, LocalBackend)
+    before = _fingerprints()
     yield
+    assert _fingerprints() == before, "a host file changed"
+    started = time.monotonic()
+    hello = await execute(backend, "bash", "echo hello")
+    assert hello["run"]["stdout"] == "hello\n"
+    assert time.monotonic() - started < 2, "the executor is slow after the test"
     supervisors = set(backend.supervisor_pids())
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and (
