@@ -43,6 +43,7 @@ class Config:
     maxima: Mapping[str, int]
     runtimes_dir: Path
     cgroup_version: str
+    cgroup_parent: str | None
     sandbox_uid_base: int
     max_concurrent_runs: int
 
@@ -115,6 +116,7 @@ def from_environ(env: Mapping[str, str]) -> Config:
         maxima=maxima,
         runtimes_dir=Path(env.get("PLAYGROUND_RUNTIMES_DIR", PROJECT_DIR / "runtimes")),
         cgroup_version=_choice(env, "PLAYGROUND_CGROUP", "auto", {"auto", "v1", "v2"}),
+        cgroup_parent=env.get("PLAYGROUND_CGROUP_PARENT") or None,
         sandbox_uid_base=_int_setting(env, "PLAYGROUND_SANDBOX_UID_BASE", 200_000),
         max_concurrent_runs=_int_setting(
             env, "PLAYGROUND_MAX_CONCURRENT_RUNS", 4 * (os.cpu_count() or 1)

@@ -499,6 +499,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--cgroup", default="auto")
+    parser.add_argument("--cgroup-parent", default="")
     parser.add_argument("--uid-base", type=int, default=200_000)
     parser.add_argument("--slots", type=int, default=8)
     args = parser.parse_args(argv)
@@ -510,7 +511,8 @@ def main(argv: list[str] | None = None) -> None:
     _prepare_process(args.parent_pid)
     control = socket.socket(fileno=args.control_fd)
     try:
-        hierarchy = cgroups.discover(args.cgroup, f"playground-{os.getpid()}")
+        owner = f"playground-{os.getpid()}"
+        hierarchy = cgroups.discover(args.cgroup, owner, args.cgroup_parent or None)
     except SandboxError as exc:
         log.error("cannot start: %s", exc)
         control.sendall(messages.encode({"type": "unavailable", "reason": str(exc)}))

@@ -36,7 +36,9 @@ def host_requirements(app_configs: Any, **kwargs: Any) -> list[Error]:
         ]
     errors += _user_namespaces()
     try:
-        hierarchy = cgroups.discover(settings.cgroup_version, "playground-check")
+        hierarchy = cgroups.discover(
+            settings.cgroup_version, "playground-check", settings.cgroup_parent
+        )
         cgroups.release(hierarchy)
     except SandboxError as exc:
         errors.append(

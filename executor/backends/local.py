@@ -136,6 +136,7 @@ class SupervisorConnection:
             "--control-fd", str(theirs.fileno()),
             "--parent-pid", str(os.getpid()),
             "--cgroup", self.config.cgroup_version,
+            "--cgroup-parent", self.config.cgroup_parent or "",
             "--uid-base", str(self.config.sandbox_uid_base),
             "--slots", str(self.config.max_concurrent_runs),
         ]  # fmt: skip

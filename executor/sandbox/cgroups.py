@@ -111,6 +111,8 @@ class CgroupV2:
     def kill(self) -> None:
         if (self.path / "cgroup.kill").exists():
             _write(self.path / "cgroup.kill", "1")
+        else:  # before Linux 5.14; the pid namespace's end does the rest
+            _kill_all(self.path / "cgroup.procs")
 
     def remove(self) -> None:
         _rmdir(self.path)
@@ -149,22 +151,23 @@ class CgroupV1:
     def kill(self) -> None:
         # v1 has no cgroup.kill; the pid namespace's end kills the rest, and
         # this sweep catches anything that joined the group another way.
-        for pid in _read_pids(self.paths["pids"] / "cgroup.procs"):
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
+        _kill_all(self.paths["pids"] / "cgroup.procs")
 
     def remove(self) -> None:
         for path in self.paths.values():
             _rmdir(path)
 
 
-def _read_pids(path: Path) -> list[int]:
+def _kill_all(procs: Path) -> None:
     try:
-        return [int(line) for line in path.read_text().split()]
+        pids = [int(line) for line in procs.read_text().split()]
     except OSError:
-        return []
+        return
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
 
 
 @dataclass(frozen=True)
@@ -180,74 +183,108 @@ class Hierarchy:
         return CgroupV1({c: base / name for c, base in self.bases.items()}, limits)
 
 
-def _mounts() -> list[tuple[str, str, set[str]]]:
+PROC_SELF = Path("/proc/self")
+V2_CONTROLLERS = ("memory", "pids", "cpu")
+
+
+def _mounts(proc: Path) -> list[tuple[str, str, set[str]]]:
     """(mount point, filesystem type, super options) of every cgroup mount."""
     found = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            dash = fields.index("-")
-            fstype, options = fields[dash + 1], set(fields[dash + 3].split(","))
-            if fstype in ("cgroup", "cgroup2"):
-                found.append((fields[4], fstype, options))
+    for line in (proc / "mountinfo").read_text().splitlines():
+        fields = line.split()
+        dash = fields.index("-")
+        fstype, options = fields[dash + 1], set(fields[dash + 3].split(","))
+        if fstype in ("cgroup", "cgroup2"):
+            found.append((fields[4], fstype, options))
     return found
 
 
-def _own_paths() -> dict[str, str]:
+def _own_paths(proc: Path) -> dict[str, str]:
     """This process's cgroup path per v1 controller, and 'unified' for v2."""
     paths: dict[str, str] = {}
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            for controller in controllers.split(",") if controllers else ["unified"]:
-                paths[controller] = path
+    for line in (proc / "cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else ["unified"]:
+            paths[controller] = path
     return paths
 
 
-def discover(version: str, owner: str) -> Hierarchy:
-    """Find a usable hierarchy and make this supervisor's parent group in it."""
-    mounts, own = _mounts(), _own_paths()
-    v2 = [m for m in mounts if m[1] == "cgroup2"]
-    v1 = {
-        c: m[0] for m in mounts if m[1] == "cgroup" for c in V1_CONTROLLERS if c in m[2]
-    }
+def discover(
+    version: str, owner: str, parent: str | None = None, proc: Path = PROC_SELF
+) -> Hierarchy:
+    """Find a usable hierarchy and make this supervisor's group `owner` in it,
+    under `parent` (a path inside the hierarchy) or else under its own group."""
+    mounts, own = _mounts(proc), _own_paths(proc)
+    v1 = {c: m[0] for m in mounts if m[1] == "cgroup" for c in V1_CONTROLLERS
+          if c in m[2]}  # fmt: skip
+    v2 = [Path(m[0]) for m in mounts if m[1] == "cgroup2"]
     if version in ("auto", "v1") and all(c in v1 for c in V1_CONTROLLERS):
-        bases = {
-            c: Path(v1[c]) / own.get(c, "/").lstrip("/") / owner for c in V1_CONTROLLERS
-        }
+        bases = {c: Path(v1[c]) / (parent or own.get(c, "/")).lstrip("/") / owner
+                 for c in V1_CONTROLLERS}  # fmt: skip
         hierarchy = Hierarchy("v1", bases)
-    elif version in ("auto", "v2") and v2 and _has_v2_controllers(Path(v2[0][0])):
-        base = Path(v2[0][0]) / own.get("unified", "/").lstrip("/") / owner
-        hierarchy = Hierarchy("v2", {"unified": base})
+    elif version in ("auto", "v2") and v2 and _has_v2_controllers(v2[0]):
+        relative = (parent or own.get("unified", "/")).lstrip("/")
+        hierarchy = Hierarchy("v2", {"unified": v2[0] / relative / owner})
+        _enable_v2_controllers(v2[0], v2[0] / relative / owner)
     else:
         raise SandboxError(
             "cgroup",
             f"no cgroup {version} hierarchy with the memory, pids and cpu controllers "
-            "is mounted; mount cgroup2 with them enabled, or the v1 controllers",
+            "is mounted; mount cgroup2 with them available, or the v1 controllers",
         )
     for base in hierarchy.bases.values():
-        base.mkdir(parents=True, exist_ok=True)
-    if hierarchy.version == "v2":
-        _enable_v2_controllers(hierarchy.bases["unified"])
+        _make_group(base)
     return hierarchy
 
 
+def _make_group(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SandboxError("cgroup", f"cannot create {path}: {exc}; run as root "
+                           "or set PLAYGROUND_CGROUP_PARENT to a delegated group "
+                           "this user may write") from exc  # fmt: skip
+
+
 def _has_v2_controllers(root: Path) -> bool:
-    available = set((root / "cgroup.controllers").read_text().split())
-    return {"memory", "pids", "cpu"} <= available
+    try:
+        available = set((root / "cgroup.controllers").read_text().split())
+    except OSError:
+        return False
+    return set(V2_CONTROLLERS) <= available
 
 
-def _enable_v2_controllers(base: Path) -> None:
-    # Controllers must be enabled on every ancestor's subtree_control.
-    for parent in reversed([base, *base.parents]):
-        control = parent / "cgroup.subtree_control"
-        if control.exists() and parent != base.parents[-1]:
-            try:
-                control.write_text("+memory +pids +cpu")
-            except OSError as exc:
-                raise SandboxError(
-                    "cgroup", f"cannot enable controllers in {control}: {exc}"
-                ) from exc
+def _enable_v2_controllers(root: Path, base: Path) -> None:
+    """Enable the controllers on every group from the root down to `base`.
+
+    A v2 group that holds processes cannot pass controllers on, so the parent
+    must be a group whose processes live in leaves (systemd's Delegate=yes
+    gives one); the error says so."""
+    chain = [root, *[root / p for p in _prefixes(base.relative_to(root))]]
+    for group in chain:
+        _make_group(group)
+        control = group / "cgroup.subtree_control"
+        try:
+            enabled = set(control.read_text().split())
+        except OSError:
+            enabled = set()  # the write below fails and says why
+        missing = [c for c in V2_CONTROLLERS if c not in enabled]
+        if not missing:
+            continue
+        try:
+            control.write_text(" ".join(f"+{c}" for c in missing))
+        except OSError as exc:
+            raise SandboxError(
+                "cgroup",
+                f"cannot enable {missing} in {control}: {exc}; processes in that "
+                "group block it: set PLAYGROUND_CGROUP_PARENT to an empty "
+                "delegated group",
+            ) from exc
+
+
+def _prefixes(relative: Path) -> list[Path]:
+    parts = relative.parts
+    return [Path(*parts[: i + 1]) for i in range(len(parts))]
 
 
 def release(hierarchy: Hierarchy) -> None:
