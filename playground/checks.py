@@ -1,6 +1,14 @@
-"""Host requirements as Django system checks (`python manage.py check`)."""
+"""Host requirements as Django system checks (`python manage.py check`).
+
+playground.E001  a PLAYGROUND_* setting does not parse
+playground.E002  user namespaces cannot be created
+playground.E003  no usable cgroup hierarchy
+playground.E004  seccomp filters cannot be loaded
+"""
 
 import os
+import subprocess
+import sys
 from typing import Any
 
 from django.core.checks import Error, register
@@ -9,51 +17,71 @@ from executor import config
 from executor.errors import ConfigError, SandboxError
 from executor.sandbox import cgroups
 
+# Each probe runs in a throwaway child so that it changes nothing here.
+USERNS_PROBE = (
+    "from executor.sandbox import libc; libc.unshare(libc.CLONE_NEWUSER | "
+    "libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWNET)"
+)
+SECCOMP_PROBE = (
+    "import prctl; from executor.sandbox import seccomp; "
+    "prctl.set_no_new_privs(True); seccomp.apply(seccomp.program())"
+)
 
-def _user_namespaces() -> list[Error]:
-    if os.geteuid() == 0:
+
+def _probe(code: str) -> str | None:
+    """None if `code` runs cleanly in a fresh interpreter, else its error."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=30, check=False,
+                          cwd=config.PROJECT_DIR)  # fmt: skip
+    if done.returncode == 0:
+        return None
+    return (done.stderr.strip().splitlines() or ["failed"])[-1]
+
+
+def _namespaces() -> list[Error]:
+    failure = _probe(USERNS_PROBE)
+    if failure is None:
         return []
-    path = "/proc/sys/kernel/unprivileged_userns_clone"
-    if os.path.exists(path) and open(path).read().strip() == "0":
+    return [Error(f"cannot create user, mount, pid and network namespaces: {failure}",
+                  hint="run as root, or enable unprivileged user namespaces "
+                  "(sysctl kernel.unprivileged_userns_clone=1 or "
+                  "user.max_user_namespaces > 0)", id="playground.E002")]  # fmt: skip
+
+
+def _cgroups(settings: config.Config) -> list[Error]:
+    try:
+        hierarchy = cgroups.discover(
+            settings.cgroup_version, f"playground-check-{os.getpid()}",
+            settings.cgroup_parent,
+        )  # fmt: skip
+    except (SandboxError, OSError) as exc:
         return [
             Error(
-                "unprivileged user namespaces are disabled",
-                hint="run as root, or set kernel.unprivileged_userns_clone=1",
-                id="playground.E002",
+                str(exc),
+                hint="the sandbox needs cgroups to limit memory, "
+                "processes and CPU for a whole run",
+                id="playground.E003",
             )
         ]
+    cgroups.release(hierarchy)
     return []
+
+
+def _seccomp() -> list[Error]:
+    failure = _probe(SECCOMP_PROBE)
+    if failure is None:
+        return []
+    return [Error(f"cannot load a seccomp filter: {failure}",
+                  hint="use a kernel built with CONFIG_SECCOMP_FILTER and install "
+                  "libseccomp2", id="playground.E004")]  # fmt: skip
 
 
 @register("playground")
 def host_requirements(app_configs: Any, **kwargs: Any) -> list[Error]:
-    errors: list[Error] = []
     try:
         settings = config.get()
     except ConfigError as exc:
         return [
             Error(str(exc), hint="fix the environment variable", id="playground.E001")
         ]
-    errors += _user_namespaces()
-    try:
-        hierarchy = cgroups.discover(
-            settings.cgroup_version, "playground-check", settings.cgroup_parent
-        )
-        cgroups.release(hierarchy)
-    except SandboxError as exc:
-        errors.append(
-            Error(
-                exc.detail,
-                hint="the sandbox needs cgroups to limit memory, processes and CPU",
-                id="playground.E003",
-            )
-        )
-    except OSError as exc:
-        errors.append(
-            Error(
-                f"cannot create cgroups: {exc}",
-                hint="run as root or delegate a cgroup subtree",
-                id="playground.E003",
-            )
-        )
-    return errors
+    return _namespaces() + _cgroups(settings) + _seccomp()

@@ -1,0 +1,38 @@
+"""`manage.py check` reports each missing host requirement with a stable id."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import Error
+
+from executor import config
+from playground.checks import host_requirements
+from tests.executor.test_fail_closed import unusable_cgroup_version
+
+
+@pytest.fixture
+def settings_from(monkeypatch):
+    def apply(**env: str) -> list[Error]:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        config.get.cache_clear()
+        return host_requirements(None)
+
+    yield apply
+    config.get.cache_clear()
+
+
+def test_this_host_meets_every_requirement(settings_from):
+    assert settings_from() == []
+
+
+def test_a_setting_that_does_not_parse_is_reported(settings_from):
+    errors = settings_from(PLAYGROUND_MEMORY_BYTES="lots")
+    assert [e.id for e in errors] == ["playground.E001"]
+    assert "PLAYGROUND_MEMORY_BYTES" in errors[0].msg
+
+
+def test_missing_cgroup_controllers_are_reported(settings_from):
+    errors = settings_from(PLAYGROUND_CGROUP=unusable_cgroup_version())
+    assert [e.id for e in errors] == ["playground.E003"]
+    assert "memory, pids and cpu" in errors[0].msg
