@@ -30,7 +30,6 @@ from executor.sandbox.launch import Launched, launch
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 0.25
-EOF_BYTE = b"\x04"
 # Processes the sandbox itself adds to the pids count: the helper and the init.
 SANDBOX_PROCESSES = 2
 
@@ -168,6 +167,20 @@ class StageProcess:
                 )
             elif header["type"] == "setup_failed":
                 self.setup_error = SandboxError(header["step"], header["detail"])
+
+    def log(self, result: StageResult) -> None:
+        """One line per stage; our own failures as errors naming the step."""
+        if self.setup_error is not None:
+            log.error(
+                "run_id=%s sandbox step %r failed: %s",
+                self.run_id,
+                self.setup_error.step,
+                self.setup_error.detail,
+            )
+        log.info("run_id=%s stage=%s status=%s code=%s signal=%s wall_ms=%d "
+                 "cpu_ms=%d memory=%d", self.run_id, self.stage.name, result.status,
+                 result.code, result.signal, result.wall_time_ms,
+                 result.cpu_time_ms, result.memory_bytes)  # fmt: skip
 
     def cpu_ms(self) -> int:
         return max(self.cgroup.cpu_time_ms() - self.init_cpu_ms, 0)

@@ -32,25 +32,20 @@ from typing import Any
 import prctl
 
 from executor import messages
+from executor.control import ControlChannel
 from executor.errors import SandboxError
 from executor.job import File, Job
 from executor.loop import Loop
 from executor.results import StageResult
 from executor.sandbox import Spec, cgroups, seccomp
 from executor.sandbox.init import FORWARDED
-from executor.stage import (
-    DRAIN_SECONDS,
-    EOF_BYTE,
-    SANDBOX_PROCESSES,
-    StageProcess,
-    Streams,
-)
+from executor.stage import DRAIN_SECONDS, SANDBOX_PROCESSES, StageProcess, Streams
+from executor.stdin import StdinFeed
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
 READ_BYTES = 65536
-MAX_PENDING_STDIN = 1 << 20
 
 
 @dataclass
@@ -62,9 +57,7 @@ class Run:
     files: list[File]
     stage_index: int = 0
     current: StageProcess | None = None
-    stdin: bytearray = field(default_factory=bytearray)
-    stdin_eof: bool = False
-    at_line_start: bool = True
+    stdin: StdinFeed = field(default_factory=lambda: StdinFeed(b"", False))
     stopped: bool = False
     draining_until: float | None = None
 
@@ -78,7 +71,6 @@ class Supervisor:
         slots: int,
         root: str,
     ) -> None:
-        self.control = control
         self.hierarchy = hierarchy
         self.uid_base = uid_base
         self.root = root
@@ -86,11 +78,9 @@ class Supervisor:
         self.waiting: deque[Job] = deque()
         self.runs: dict[str, Run] = {}
         self.loop = Loop()
-        self.decoder = messages.Decoder()
-        self.outbox = bytearray()
         self.running = True
-        control.setblocking(False)
-        self.loop.watch(control.fileno(), read=self._on_control)
+        self.control = ControlChannel(control, self.loop, self._dispatch,
+                                      self._shutdown)  # fmt: skip
 
     # -- the loop ---------------------------------------------------------
 
@@ -98,22 +88,9 @@ class Supervisor:
         while self.running or self.runs:
             self.loop.run_once(POLL_SECONDS if self.runs else None)
             self._check_limits()
-        self._flush_outbox_blocking()
+        self.control.flush_blocking()
 
     # -- control socket ---------------------------------------------------
-
-    def _on_control(self) -> None:
-        try:
-            data = self.control.recv(READ_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._shutdown()
-            return
-        for frame in self.decoder.feed(data):
-            self._dispatch(frame)
 
     def _dispatch(self, frame: messages.Frame) -> None:
         header = frame.header
@@ -124,44 +101,22 @@ class Supervisor:
         if run is None:
             return  # the run already ended; a late command is harmless
         if header["type"] == "stdin":
-            self._queue_stdin(run, frame.payload)
+            run.stdin.add(frame.payload)
+            self._pump_stdin(run)
         elif header["type"] == "close_stdin":
-            self._queue_stdin(run, b"", eof=True)
+            run.stdin.close()
+            self._pump_stdin(run)
         elif header["type"] == "signal":
             self._signal(run, int(header["signal"]))
         elif header["type"] == "stop":
             self._stop(run)
 
     def _emit(self, header: Any, payload: bytes = b"") -> None:
-        self.outbox += messages.encode(header, payload)
-        self._flush_outbox()
-
-    def _flush_outbox(self) -> None:
-        try:
-            sent = self.control.send(self.outbox)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self.outbox.clear()
-            self._shutdown()
-            return
-        del self.outbox[:sent]
-        if self.outbox:
-            self.loop.watch(self.control.fileno(), write=self._flush_outbox)
-        else:
-            self.loop.unwatch(self.control.fileno(), read=False)
-
-    def _flush_outbox_blocking(self) -> None:
-        self.control.setblocking(True)
-        try:
-            self.control.sendall(self.outbox)
-        except OSError:
-            pass
+        self.control.send(header, payload)
 
     def _shutdown(self) -> None:
         """The backend is gone: stop accepting work and end every run."""
         self.running = False
-        self.loop.unwatch(self.control.fileno())
         self.waiting.clear()
         for run in list(self.runs.values()):
             self._stop(run)
@@ -179,8 +134,7 @@ class Supervisor:
                 job,
                 self.free_slots.pop(),
                 list(job.files),
-                stdin=bytearray(job.stdin),
-                stdin_eof=not job.interactive,
+                stdin=StdinFeed(job.stdin, closing=not job.interactive),
             )
             self.runs[job.run_id] = run
             log.info(
@@ -332,7 +286,7 @@ class Supervisor:
             process.init_pidfd = None
         process.cgroup.kill()
         result = process.result()
-        self._log_stage(run, result, process.setup_error)
+        process.log(result)
         _remove_cgroup(run.job.run_id, process.cgroup)
         run.current = None
         run.draining_until = None
@@ -344,29 +298,6 @@ class Supervisor:
             self._start_stage(run)
             return
         self._finish_run(run, stage.name, result)
-
-    def _log_stage(
-        self, run: Run, result: StageResult, error: SandboxError | None
-    ) -> None:
-        if error is not None:
-            log.error(
-                "run_id=%s sandbox step %r failed: %s",
-                run.job.run_id,
-                error.step,
-                error.detail,
-            )
-        log.info(
-            "run_id=%s stage=%s status=%s code=%s signal=%s wall_ms=%d "
-            "cpu_ms=%d memory=%d",
-            run.job.run_id,
-            run.job.stages[run.stage_index].name,
-            result.status,
-            result.code,
-            result.signal,
-            result.wall_time_ms,
-            result.cpu_time_ms,
-            result.memory_bytes,
-        )
 
     def _emit_exit(self, run: Run, stage: str, result: StageResult) -> None:
         self._emit(
@@ -385,15 +316,6 @@ class Supervisor:
 
     # -- stdin, signals, stop --------------------------------------------
 
-    def _queue_stdin(self, run: Run, data: bytes, eof: bool = False) -> None:
-        if run.stdin_eof:
-            return
-        if len(run.stdin) + len(data) > MAX_PENDING_STDIN:
-            data = data[: MAX_PENDING_STDIN - len(run.stdin)]
-        run.stdin += data
-        run.stdin_eof = eof
-        self._pump_stdin(run)
-
     def _pump_stdin(self, run: Run) -> None:
         process = run.current
         if process is None or process.streams.stdin is None or process.ended:
@@ -402,37 +324,11 @@ class Supervisor:
         if process.stage.name != "run":
             self._close_stdin_fd(run)  # compilers read nothing
             return
-        if (
-            process.streams.terminal
-            and run.stdin_eof
-            and not run.stdin.endswith(EOF_BYTE)
-        ):
-            # A terminal ends a partial line with one ^D, and input with another.
-            last = run.stdin[-1:] if run.stdin else b""
-            run.stdin += (
-                EOF_BYTE
-                if (last == b"\n" or (not last and run.at_line_start))
-                else EOF_BYTE * 2
-            )
-        if run.stdin:
-            try:
-                written = os.write(fd, run.stdin)
-            except BlockingIOError:
-                written = 0
-            except OSError:
-                run.stdin.clear()
-                written = 0
-            if written:
-                run.at_line_start = run.stdin[written - 1 : written] in (
-                    b"\n",
-                    EOF_BYTE,
-                )
-            del run.stdin[:written]
-        if run.stdin:
-            self.loop.watch(fd, write=lambda: self._pump_stdin(run))
+        if run.stdin.write_to(fd, process.streams.terminal):
+            self.loop.watch(fd, write=functools.partial(self._pump_stdin, run))
         elif fd in self.loop.writers:
             self.loop.unwatch(fd, read=False)
-        if not run.stdin and run.stdin_eof and not process.streams.terminal:
+        if run.stdin.finished and not process.streams.terminal:
             self._close_stdin_fd(run)
 
     def _close_stdin_fd(self, run: Run) -> None:
