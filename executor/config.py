@@ -115,7 +115,9 @@ def from_environ(env: Mapping[str, str]) -> Config:
         defaults=defaults,
         maxima=maxima,
         runtimes_dir=Path(env.get("PLAYGROUND_RUNTIMES_DIR", PROJECT_DIR / "runtimes")),
-        cgroup_version=_choice(env, "PLAYGROUND_CGROUP", "auto", {"auto", "v1", "v2"}),
+        cgroup_version=_choice(
+            env, "PLAYGROUND_CGROUP", "auto", {"auto", "v1", "v2", "none"}
+        ),
         cgroup_parent=env.get("PLAYGROUND_CGROUP_PARENT") or None,
         sandbox_uid_base=_int_setting(env, "PLAYGROUND_SANDBOX_UID_BASE", 200_000),
         max_concurrent_runs=_int_setting(

@@ -101,6 +101,8 @@ class StageProcess:
     report: Decoder = field(default_factory=Decoder)
     init_pidfd: int | None = None
     helper_done: bool = False
+    children_cpu_ms: int = 0
+    children_peak_bytes: int = 0
     report_open: bool = True
 
     def start(
@@ -160,6 +162,8 @@ class StageProcess:
             elif header["type"] == "exited":
                 self.wait_status = int(header["wait_status"])
                 self.init_cpu_ms = int(header["init_cpu_ms"])
+                self.children_cpu_ms = int(header["children_cpu_ms"])
+                self.children_peak_bytes = int(header["children_peak_bytes"])
                 self.ended = time.monotonic()
             elif header["type"] == "file":
                 self.files.append(
@@ -183,7 +187,14 @@ class StageProcess:
                  result.cpu_time_ms, result.memory_bytes)  # fmt: skip
 
     def cpu_ms(self) -> int:
+        if not self.cgroup.accounts:
+            return self.children_cpu_ms
         return max(self.cgroup.cpu_time_ms() - self.init_cpu_ms, 0)
+
+    def memory_bytes(self) -> int:
+        if not self.cgroup.accounts:
+            return self.children_peak_bytes
+        return self.cgroup.memory_peak_bytes()
 
     def over_cpu(self) -> bool:
         return self.cpu_ms() > self.stage.limits.cpu_time_ms
@@ -217,7 +228,7 @@ class StageProcess:
             message=message,
             cpu_time_ms=self.cpu_ms(),
             wall_time_ms=self.wall_ms(),
-            memory_bytes=self.cgroup.memory_peak_bytes(),
+            memory_bytes=self.memory_bytes(),
             stdout_truncated=self.kill_reason == "stdout",
             stderr_truncated=self.kill_reason == "stderr",
         )

@@ -171,6 +171,7 @@ class Supervisor:
             run.files,
             job.readonly_paths,
             collect_files=stage.name == "compile",
+            memory_rlimit=not cgroup.accounts,
         )
         streams = Streams.create(terminal, job.stdout_terminal)
         process = StageProcess(job.run_id, stage, streams, cgroup)
@@ -386,7 +387,8 @@ def _prepare_process(parent_pid: int) -> None:
     prctl.set_pdeathsig(signal.SIGKILL)
     if os.getppid() != parent_pid:
         sys.exit("supervisor: the process that started me is gone")
-    os.setgroups([])
+    if os.geteuid() == 0:
+        os.setgroups([])
     os.umask(0o022)
 
 

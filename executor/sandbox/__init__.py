@@ -12,6 +12,7 @@ never starts after a failed step.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
@@ -36,6 +37,7 @@ class Spec:
     files: list[File] = field(default_factory=list)
     readonly_paths: list[str] = field(default_factory=list)
     collect_files: bool = False
+    memory_rlimit: bool = False  # without a memory cgroup, limit each process
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ def step(name: str, action: Callable[..., T], *args: object) -> T:
 def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:
     """Program child: shed everything it must not keep, then become the program."""
     try:
+        step("signal mask", signal.pthread_sigmask, signal.SIG_SETMASK, set())
         step("session", os.setsid)
-        step("rlimits", rlimits.apply, spec.limits)
+        step("rlimits", rlimits.apply, spec.limits, spec.memory_rlimit)
         report_fd = step(
             "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
         )

@@ -32,6 +32,8 @@ class CgroupLimits:
 class Cgroup(Protocol):
     """A stage's cgroup; every method is called by the supervisor."""
 
+    accounts: bool  # whether CPU time and memory are measured here
+
     def join_paths(self) -> list[str]: ...
     def cpu_time_ms(self) -> int: ...
     def memory_peak_bytes(self) -> int: ...
@@ -82,7 +84,34 @@ def _rmdir(path: Path) -> None:
     raise SandboxError("cgroup", f"{path} still has tasks and cannot be removed")
 
 
+class NoCgroup:
+    """PLAYGROUND_CGROUP=none: nothing is limited or measured for the whole
+    run; per-process rlimits and the init's rusage stand in."""
+
+    accounts = False
+
+    def join_paths(self) -> list[str]:
+        return []
+
+    def cpu_time_ms(self) -> int:
+        return 0
+
+    def memory_peak_bytes(self) -> int:
+        return 0
+
+    def oom_killed(self) -> bool:
+        return False
+
+    def kill(self) -> None:
+        pass
+
+    def remove(self) -> None:
+        pass
+
+
 class CgroupV2:
+    accounts = True
+
     def __init__(self, path: Path, limits: CgroupLimits) -> None:
         self.path = path
         try:
@@ -119,6 +148,8 @@ class CgroupV2:
 
 
 class CgroupV1:
+    accounts = True
+
     def __init__(self, paths: dict[str, Path], limits: CgroupLimits) -> None:
         self.paths = paths
         for path in paths.values():
@@ -178,6 +209,8 @@ class Hierarchy:
     bases: dict[str, Path]
 
     def create(self, name: str, limits: CgroupLimits) -> Cgroup:
+        if self.version == "none":
+            return NoCgroup()
         if self.version == "v2":
             return CgroupV2(self.bases["unified"] / name, limits)
         return CgroupV1({c: base / name for c, base in self.bases.items()}, limits)
@@ -214,6 +247,8 @@ def discover(
 ) -> Hierarchy:
     """Find a usable hierarchy and make this supervisor's group `owner` in it,
     under `parent` (a path inside the hierarchy) or else under its own group."""
+    if version == "none":
+        return Hierarchy("none", {})
     mounts, own = _mounts(proc), _own_paths(proc)
     v1 = {c: m[0] for m in mounts if m[1] == "cgroup" for c in V1_CONTROLLERS
           if c in m[2]}  # fmt: skip

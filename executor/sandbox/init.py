@@ -2,9 +2,10 @@
 
 It stays a forked copy of the supervisor rather than an exec'd binary, so it
 is made non-dumpable before the program exists: the program cannot ptrace it
-or read its memory, environment or descriptors. It forwards the signals a
-client may send to the program. When the program ends, it reports the wait
-status and exits, and the kernel kills whatever is left in the namespace.
+or read its memory, environment or descriptors. It forwards the signals the
+supervisor sends on a client's behalf, and ignores any the program sends it.
+When the program ends, it reports the wait status and exits, and the kernel
+kills whatever is left in the namespace.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ FORWARDED = (
     signal.SIGCONT,
     signal.SIGWINCH,
 )
+# Blocked in the init and taken with sigwaitinfo, which says who sent them.
+WAITED = {signal.SIGCHLD, *FORWARDED}
 MAX_COLLECTED_FILES = 1000
 
 
@@ -38,7 +41,7 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     """Child side, pid 1 of the new pid namespace."""
     try:
         step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
-        step("identity", namespaces.become_root)
+        step("identity", namespaces.become_init_user)
         step(
             "mounts",
             mounts.apply,
@@ -50,22 +53,14 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
         step("hostname", socket.sethostname, mounts.HOSTNAME)
         step("dumpable", prctl.set_dumpable, False)
         report.send(report_fd, {"type": "started"})
+        signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
         program = os.fork()
         if program == 0:
             contain(spec, stdio, report_fd)
         for fd in stdio.all():
             os.close(fd)
-        _forward_signals(program)
         status = _wait_for(program)
-        cpu = resource.getrusage(resource.RUSAGE_SELF)
-        report.send(
-            report_fd,
-            {
-                "type": "exited",
-                "wait_status": status,
-                "init_cpu_ms": int((cpu.ru_utime + cpu.ru_stime) * 1000),
-            },
-        )
+        report.send(report_fd, _exited(status))
         if spec.collect_files:
             _collect(report_fd, spec.limits.workdir_bytes)
     except SandboxError as exc:
@@ -75,21 +70,51 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     os._exit(0)
 
 
-def _forward_signals(program: int) -> None:
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(program, signum)
-        except ProcessLookupError:
-            pass
-
-    for signum in FORWARDED:
-        signal.signal(signum, forward)
+def _exited(status: int) -> dict[str, object]:
+    """The program's end, with what the init and its reaped children used."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "type": "exited",
+        "wait_status": status,
+        "init_cpu_ms": int((own.ru_utime + own.ru_stime) * 1000),
+        "children_cpu_ms": int((children.ru_utime + children.ru_stime) * 1000),
+        "children_peak_bytes": children.ru_maxrss * 1024,
+    }
 
 
 def _wait_for(program: int) -> int:
-    """Reap every child (orphans land here) until the program itself ends."""
+    """Reap every child (orphans land here) until the program itself ends;
+    meanwhile pass on the signals the supervisor sends."""
     while True:
-        pid, status = os.waitpid(-1, 0)
+        info = signal.sigwaitinfo(WAITED)
+        if info.si_signo != signal.SIGCHLD:
+            # A sender outside this pid namespace shows as pid 0: only the
+            # supervisor is forwarded, never the program signalling its init.
+            if info.si_pid == 0:
+                _forward(program, info.si_signo)
+            continue
+        status = _reap(program)
+        if status is not None:
+            return status
+
+
+def _forward(program: int, signum: int) -> None:
+    try:
+        os.kill(program, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(program: int) -> int | None:
+    """Reap what has ended; the program's wait status once it has."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if pid == 0:
+            return None
         if pid == program:
             return status
 

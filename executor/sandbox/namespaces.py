@@ -5,6 +5,10 @@ host's user namespace, then maps two unprivileged host ids into it: one for
 the sandbox's init (uid 0 inside, with capabilities only over the sandbox's
 own namespaces) and another for the program (uid 1000 inside, no
 capabilities). Distinct host ids keep the program from signalling its init.
+
+Run by an ordinary user, the parent may map only its own ids, so the init and
+the program share uid 1000 inside; the init is then protected by being pid 1
+(it ignores signals it has no handler for) and non-dumpable.
 """
 
 from __future__ import annotations
@@ -38,8 +42,16 @@ MIN_HOST_ID = 65536
 MAX_HOST_ID = 2**32 - 2
 
 
+def privileged() -> bool:
+    return os.geteuid() == 0
+
+
 def map_ids(pid: int, host_id: int) -> None:
-    """Parent side: inside 0 is `host_id` and inside 1000 is `host_id + 1`."""
+    """Parent side: inside 0 is `host_id` and inside 1000 is `host_id + 1`;
+    for an ordinary user, inside 1000 is that user."""
+    if not privileged():
+        _map_own_ids(pid)
+        return
     # The kernel reads larger numbers modulo 2**32, which could map the
     # sandbox onto a real user of the host: refuse them here.
     if not MIN_HOST_ID <= host_id < MAX_HOST_ID:
@@ -55,7 +67,20 @@ def map_ids(pid: int, host_id: int) -> None:
         f.write(mapping)
 
 
-def become_root() -> None:
-    """Child side: take uid/gid 0 of the sandbox, which maps to a host id."""
-    os.setresgid(0, 0, 0)
-    os.setresuid(0, 0, 0)
+def _map_own_ids(pid: int) -> None:
+    with open(f"/proc/{pid}/uid_map", "w") as f:
+        f.write(f"{SANDBOX_UID} {os.geteuid()} 1\n")
+    with open(f"/proc/{pid}/setgroups", "w") as f:
+        f.write("deny\n")
+    with open(f"/proc/{pid}/gid_map", "w") as f:
+        f.write(f"{SANDBOX_GID} {os.getegid()} 1\n")
+
+
+def become_init_user() -> None:
+    """Child side: the init takes uid/gid 0 of the sandbox where the map has
+    one (a host id of its own); an ordinary user's init stays uid 1000."""
+    with open("/proc/self/uid_map") as f:
+        inside_ids = {int(line.split()[0]) for line in f if line.strip()}
+    if 0 in inside_ids:
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)

@@ -2,7 +2,9 @@
 
     setup_failed {step, detail}             an isolation step failed
     started {}                              the program is about to start
-    exited {wait_status, init_cpu_ms}       the program ended
+    exited {wait_status, init_cpu_ms,       the program ended; the init's own
+            children_cpu_ms,                CPU, and what its reaped children
+            children_peak_bytes}            used (when no cgroup measures)
     file {name, executable} + content       a compile stage's output file
 
 Each message is one frame (executor.messages); writes block until read.

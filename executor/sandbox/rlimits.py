@@ -26,8 +26,11 @@ def values(limits: Limits) -> dict[int, int]:
     }
 
 
-def apply(limits: Limits) -> None:
+def apply(limits: Limits, per_process_memory: bool = False) -> None:
     """Child side: set each limit, soft and hard alike."""
-    for which, value in values(limits).items():
+    chosen = values(limits)
+    if per_process_memory:
+        chosen[resource.RLIMIT_DATA] = limits.memory_bytes
+    for which, value in chosen.items():
         hard = value + 1 if which == resource.RLIMIT_CPU else value
         resource.setrlimit(which, (value, hard))
