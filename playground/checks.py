@@ -4,6 +4,7 @@ playground.E001  a PLAYGROUND_* setting does not parse
 playground.E002  user namespaces cannot be created
 playground.E003  no usable cgroup hierarchy
 playground.E004  seccomp filters cannot be loaded
+playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
 """
 
 import os
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from typing import Any
 
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 from executor import config
 from executor.errors import ConfigError, SandboxError
@@ -48,7 +49,14 @@ def _namespaces() -> list[Error]:
                   "user.max_user_namespaces > 0)", id="playground.E002")]  # fmt: skip
 
 
-def _cgroups(settings: config.Config) -> list[Error]:
+def _cgroups(settings: config.Config) -> list[CheckMessage]:
+    if settings.cgroup_version == "none":
+        return [Warning("PLAYGROUND_CGROUP=none: runs have no cgroup, so memory "
+                        "and CPU time are limited per process, not per run, and "
+                        "memory bombs end as failed allocations rather than ML",
+                        hint="delegate a cgroup subtree (scripts/delegate-cgroups.sh)"
+                        " and set PLAYGROUND_CGROUP_PARENT",
+                        id="playground.W001")]  # fmt: skip
     try:
         hierarchy = cgroups.discover(
             settings.cgroup_version, f"playground-check-{os.getpid()}",
@@ -77,7 +85,7 @@ def _seccomp() -> list[Error]:
 
 
 @register("playground")
-def host_requirements(app_configs: Any, **kwargs: Any) -> list[Error]:
+def host_requirements(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     try:
         settings = config.get()
     except ConfigError as exc:

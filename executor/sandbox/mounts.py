@@ -130,6 +130,12 @@ def _make_parents(work: str, relative: str) -> None:
             os.chown(path, SANDBOX_UID, SANDBOX_GID)
 
 
+def _read_only(path: str) -> None:
+    # The mounts below it (device binds, /dev/shm) keep their own flags.
+    flags = libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY
+    libc.mount(None, path, None, flags | libc.MS_NOSUID | libc.MS_NODEV, None)
+
+
 def _enter(root: str) -> None:
     os.mkdir(f"{root}/.host")
     os.chdir(root)
@@ -137,8 +143,7 @@ def _enter(root: str) -> None:
     os.chdir("/")
     libc.umount2("/.host", libc.MNT_DETACH)
     os.rmdir("/.host")
-    flags = libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY
-    libc.mount(None, "/", None, flags | libc.MS_NOSUID | libc.MS_NODEV, None)
+    _read_only("/")
 
 
 def apply(
@@ -150,6 +155,7 @@ def apply(
     _skeleton(root, readonly_paths)
     _dev(root)
     _private_dirs(root, workdir_bytes)
+    _read_only(f"{root}/dev")
     write_files(root, files)
     _enter(root)
     os.chdir(WORK_DIR)

@@ -52,19 +52,21 @@ else:
 
 
 async def test_the_init_cannot_be_signalled(backend):
+    # As root the init is another host id (EPERM); as an ordinary user the
+    # send succeeds but pid 1 ignores it. Either way nothing may happen.
     source = """
-import os, signal
-for sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT):
+import os, signal, time
+for sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGSTOP):
     try:
         os.kill(1, sig)
-        print("sent", sig.name)
-    except OSError as exc:
-        print("BLOCKED", sig.name, exc.errno)
+    except OSError:
+        pass
+time.sleep(0.3)
 print("still running")
 """
     result = await execute(backend, "python", source)
-    assert "BLOCKED SIGKILL" in result["run"]["stdout"]
-    assert result["run"]["stdout"].endswith("still running\n")
+    assert result["run"]["stdout"] == "still running\n"
+    assert result["run"]["status"] is None
 
 
 async def test_setuid_binaries_gain_nothing(backend):

@@ -32,6 +32,12 @@ def test_a_setting_that_does_not_parse_is_reported(settings_from):
     assert "PLAYGROUND_MEMORY_BYTES" in errors[0].msg
 
 
+def test_running_without_cgroups_is_a_warning(settings_from):
+    messages = settings_from(PLAYGROUND_CGROUP="none")
+    assert [m.id for m in messages] == ["playground.W001"]
+    assert "per process" in messages[0].msg
+
+
 def test_missing_cgroup_controllers_are_reported(settings_from):
     errors = settings_from(PLAYGROUND_CGROUP=unusable_cgroup_version())
     assert [e.id for e in errors] == ["playground.E003"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from executor import config
 from executor.errors import SandboxError
 from executor.sandbox import cgroups
 
@@ -106,7 +107,8 @@ def test_v2_blocked_controller_delegation_says_what_to_do(tmp_path):
 
 
 def test_v1_groups_limit_and_measure_on_this_machine():
-    hierarchy = cgroups.discover("v1", "playground-v1-test")
+    parent = config.get().cgroup_parent
+    hierarchy = cgroups.discover("v1", "playground-v1-test", parent)
     group = hierarchy.create("probe", LIMITS)
     try:
         memory = hierarchy.bases["memory"] / "probe"
