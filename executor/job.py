@@ -32,6 +32,12 @@ def check_file_name(name: str) -> str:
         raise FileNameError(f"file name {name!r} contains a NUL byte or backslash")
     if name.startswith("/"):
         raise FileNameError(f"file name {name!r} is absolute; use a relative name")
+    if name.startswith("-"):
+        raise FileNameError(f"file name {name!r} starts with '-'; rename it")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FileNameError(f"file name {name!r} is not valid Unicode") from None
     parts = name.split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise FileNameError(

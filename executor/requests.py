@@ -16,6 +16,8 @@ from executor.runtimes import Registry, Runtime
 
 MAX_FILES = 32
 MAX_ARGS = 64
+MAX_ARGS_BYTES = 64 * 1024
+MIN_MEMORY_BYTES = 16 * 1024 * 1024
 MAX_STDIN_BYTES = 1 << 20
 MAX_SOURCE_BYTES = 1 << 20
 ENCODINGS = ("utf8", "base64", "hex")
@@ -108,6 +110,12 @@ def parse_args(payload: Mapping[str, Any]) -> list[str]:
         raise JobError(f"args has {len(args)} entries; at most {MAX_ARGS}")
     if any("\0" in a for a in args):
         raise JobError("args must not contain NUL characters")
+    try:
+        total = sum(len(a.encode("utf-8")) for a in args)
+    except UnicodeEncodeError:
+        raise JobError("args must be valid Unicode text") from None
+    if total > MAX_ARGS_BYTES:
+        raise JobError(f"args total {total} bytes; at most {MAX_ARGS_BYTES}")
     return args
 
 
@@ -137,6 +145,11 @@ def stage_limits(
             chosen[name] = resolve(
                 field, payload.get(field), getattr(base, name), maximum
             )
+        if chosen["memory_bytes"] < MIN_MEMORY_BYTES:
+            raise JobError(
+                f"{stage}_memory_limit {chosen['memory_bytes']} is below the "
+                f"minimum {MIN_MEMORY_BYTES} bytes (16 MiB)"
+            )
         limits[stage] = Limits(**{**base.to_wire(), **chosen})
     return limits
 
@@ -146,7 +159,8 @@ def _config_key(stage: str, name: str) -> str:
 
 
 def _expand(command: list[str], source: str) -> list[str]:
-    return [part.replace("{source}", source) for part in command]
+    # "./" keeps a name like "-o" or "@file" from reading as an option.
+    return [part.replace("{source}", f"./{source}") for part in command]
 
 
 def build_job(

@@ -210,7 +210,9 @@ class StageProcess:
         if self.setup_error is not None:
             reason = "setup"
         elif self.wait_status is None and reason is None:
-            reason = "lost"
+            # The out-of-memory killer may take the init with the program.
+            reason = None if self.cgroup.oom_killed() else "lost"
+            signum = signal.SIGKILL if reason is None else None
         elif self.wait_status is None:
             signum = signal.SIGKILL  # we ended it before the program ended
         status, message = judge(

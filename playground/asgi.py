@@ -1,6 +1,7 @@
 """The ASGI application: HTTP through Django, websockets through Channels."""
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -10,16 +11,29 @@ django_http = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.exceptions import SuspiciousFileOperation  # noqa: E402
+from django.http import HttpResponseNotFound  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from playground.api.consumers import RunConsumer  # noqa: E402
 
 websockets = URLRouter([path("api/v2/connect", RunConsumer.as_asgi())])
 
+
+class StaticFiles(ASGIStaticFilesHandler):
+    """Serves static/; a path that tries to leave it is simply not found."""
+
+    async def get_response_async(self, request: Any) -> Any:
+        try:
+            return await super().get_response_async(request)
+        except SuspiciousFileOperation:
+            return HttpResponseNotFound("not found")
+
+
 application = ProtocolTypeRouter(
     {
         # The site serves its own static files: one machine needs no web server.
-        "http": ASGIStaticFilesHandler(django_http),
+        "http": StaticFiles(django_http),
         "websocket": AllowedHostsOriginValidator(websockets),
     }
 )

@@ -9,4 +9,6 @@ urlpatterns = [
     path("api/v2/execute", views.execute),
 ]
 
+handler400 = "playground.api.views.bad_request"
 handler404 = "playground.api.views.not_found"
+handler500 = "playground.api.views.server_error"

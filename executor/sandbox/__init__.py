@@ -62,10 +62,23 @@ def step(name: str, action: Callable[..., T], *args: object) -> T:
         raise SandboxError(name, f"{type(exc).__name__}: {exc}") from exc
 
 
+def _default_signals() -> None:
+    """Unblock everything and restore default actions: the supervisor ignores
+    SIGPIPE and SIGXFSZ (Python does), and a server started in the background
+    ignores SIGINT; exec would pass all of that on to the program."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    for signum in signal.valid_signals():
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(signum, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass  # real-time signals Python cannot name
+
+
 def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:
     """Program child: shed everything it must not keep, then become the program."""
     try:
-        step("signal mask", signal.pthread_sigmask, signal.SIG_SETMASK, set())
+        step("signals", _default_signals)
         step("session", os.setsid)
         step("rlimits", rlimits.apply, spec.limits, spec.memory_rlimit)
         report_fd = step(

@@ -31,6 +31,8 @@ def error(status: int, message: str) -> JsonResponse:
 def allow(method: str) -> Callable[[View], View]:
     """Answer other methods with a JSON 405 that names the allowed one."""
 
+    allowed = {method, "HEAD"} if method == "GET" else {method}
+
     def decorate(view: View) -> View:
         def refuse(request: HttpRequest) -> JsonResponse:
             response = error(405, f"{request.method} is not allowed here; use {method}")
@@ -41,7 +43,7 @@ def allow(method: str) -> Callable[[View], View]:
 
             @functools.wraps(view)
             async def checked_async(request: HttpRequest) -> Any:
-                if request.method != method:
+                if request.method not in allowed:
                     return refuse(request)
                 return await view(request)
 
@@ -49,7 +51,7 @@ def allow(method: str) -> Callable[[View], View]:
 
         @functools.wraps(view)
         def checked(request: HttpRequest) -> Any:
-            return refuse(request) if request.method != method else view(request)
+            return refuse(request) if request.method not in allowed else view(request)
 
         return checked
 
@@ -76,7 +78,7 @@ def _body(request: HttpRequest) -> Any:
         return json.loads(request.body.decode("utf-8"))
     except UnicodeDecodeError:
         raise JobError("the request body is not valid UTF-8") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise JobError(f"the request body is not valid JSON: {exc}") from None
 
 
@@ -103,6 +105,17 @@ async def execute(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"language": runtime.language, "version": runtime.version, **stages}
     )
+
+
+def bad_request(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
+    return error(400, f"bad request: {exception or 'the request was refused'}")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return error(500, "the playground failed to handle this request (our fault); "
+                 "it has been logged")  # fmt: skip
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -202,4 +202,4 @@ def test_stdin_and_args_are_passed_unchanged():
 def test_compiled_language_gets_a_compile_stage_first():
     job = build({**request(), "language": "gcc"})
     assert [s.name for s in job.stages] == ["compile", "run"]
-    assert job.stages[0].argv[-1] == "main.c"
+    assert job.stages[0].argv[-1] == "./main.c"
