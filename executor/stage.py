@@ -36,14 +36,20 @@ SANDBOX_PROCESSES = 2
 
 def _open_pty() -> tuple[int, int]:
     """A terminal that passes bytes through: no echo, no CR/LF translation,
-    no signal or flow-control characters; lines end at newline or ^D."""
+    no signal, flow-control or editing characters; lines end at newline or
+    ^D, and ^V makes the next byte literal (executor.stdin relies on it)."""
     master, slave = os.openpty()
     attrs = termios.tcgetattr(slave)
-    attrs[0] &= ~(termios.ICRNL | termios.IXON | termios.IXOFF | termios.INLCR)
+    attrs[0] &= ~(termios.ICRNL | termios.INLCR | termios.IGNCR | termios.ISTRIP
+                  | termios.IXON | termios.IXOFF)  # fmt: skip
     attrs[1] &= ~termios.OPOST
-    attrs[3] &= ~(termios.ECHO | termios.ECHONL | termios.ISIG | termios.IEXTEN)
-    attrs[3] |= termios.ICANON
-    attrs[6][termios.VERASE] = attrs[6][termios.VKILL] = b"\0"
+    attrs[3] &= ~(termios.ECHO | termios.ECHONL | termios.ISIG)
+    attrs[3] |= termios.ICANON | termios.IEXTEN
+    for name in ("VERASE", "VKILL", "VWERASE", "VREPRINT", "VDISCARD", "VEOL",
+                 "VEOL2"):  # fmt: skip
+        attrs[6][getattr(termios, name)] = b"\0"  # "\0" disables the character
+    attrs[6][termios.VLNEXT] = b"\x16"
+    attrs[6][termios.VEOF] = b"\x04"
     termios.tcsetattr(slave, termios.TCSANOW, attrs)
     return master, slave
 

@@ -134,7 +134,9 @@ class Supervisor:
                 job,
                 self.free_slots.pop(),
                 list(job.files),
-                stdin=StdinFeed(job.stdin, closing=not job.interactive),
+                stdin=StdinFeed(
+                    job.stdin, closing=not job.interactive, terminal=job.interactive
+                ),  # fmt: skip
             )
             self.runs[job.run_id] = run
             log.info(
@@ -325,7 +327,7 @@ class Supervisor:
         if process.stage.name != "run":
             self._close_stdin_fd(run)  # compilers read nothing
             return
-        if run.stdin.write_to(fd, process.streams.terminal):
+        if run.stdin.write_to(fd):
             self.loop.watch(fd, write=functools.partial(self._pump_stdin, run))
         elif fd in self.loop.writers:
             self.loop.unwatch(fd, read=False)

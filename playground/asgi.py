@@ -9,7 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 django_http = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.exceptions import SuspiciousFileOperation  # noqa: E402
 from django.http import HttpResponseNotFound  # noqa: E402
@@ -30,10 +31,23 @@ class StaticFiles(ASGIStaticFilesHandler):
             return HttpResponseNotFound("not found")
 
 
+class BrowserOriginValidator(OriginValidator):
+    """Browsers always send Origin, so a cross-site page is refused; API
+    clients (Piston's libraries, bots) send none and are let through."""
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
+def same_site_websockets(app: Any) -> Any:
+    allowed = ["*"] if settings.DEBUG else list(settings.ALLOWED_HOSTS)
+    return BrowserOriginValidator(app, allowed)
+
+
 application = ProtocolTypeRouter(
     {
         # The site serves its own static files: one machine needs no web server.
         "http": StaticFiles(django_http),
-        "websocket": AllowedHostsOriginValidator(websockets),
+        "websocket": same_site_websockets(websockets),
     }
 )

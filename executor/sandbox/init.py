@@ -41,6 +41,8 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     """Child side, pid 1 of the new pid namespace."""
     try:
         step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
+        # Forked from the supervisor, the init would show its command line.
+        step("title", prctl.set_proctitle, "init")
         step("identity", namespaces.become_init_user)
         step(
             "mounts",

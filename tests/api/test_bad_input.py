@@ -24,7 +24,9 @@ async def asgi(method: str, path: str, body: bytes = b"",
     headers = headers or [(b"host", b"127.0.0.1")]
     communicator = HttpCommunicator(application, method, path, body=body,
                                     headers=headers)  # fmt: skip
-    return await communicator.get_response()
+    response = await communicator.get_response()
+    await communicator.wait()  # the app closes the request body on its way out
+    return response
 
 
 def message(response) -> str:

@@ -84,7 +84,7 @@ async def test_name_resolution_fails(backend):
     source = """
 import socket
 try:
-    socket.getaddrinfo("example.com", 80)
+    socket.getaddrinfo("playground-test.invalid", 80)
     print("ESCAPED resolved")
 except OSError as exc:
     print("BLOCKED", type(exc).__name__)
