@@ -21,6 +21,8 @@ from executor.sandbox.namespaces import MAX_HOST_ID, MIN_HOST_ID
 LIMIT_DEFAULTS: dict[str, int] = {
     "run_wall_time_ms": 3000,
     "run_cpu_time_ms": 3000,
+    # A person typing into a running program needs longer than a batch run.
+    "interactive_wall_time_ms": 60000,
     "compile_wall_time_ms": 10000,
     "compile_cpu_time_ms": 10000,
     "memory_bytes": 256 * MIB,
@@ -47,11 +49,20 @@ class Config:
     sandbox_uid_base: int
     max_concurrent_runs: int
 
-    def stage_limits(self, stage: str, output_bytes: int) -> Limits:
+    @staticmethod
+    def wall_key(stage: str, interactive: bool) -> str:
+        """Which setting holds a stage's wall time limit."""
+        if interactive and stage == "run":
+            return "interactive_wall_time_ms"
+        return f"{stage}_wall_time_ms"
+
+    def stage_limits(
+        self, stage: str, output_bytes: int, interactive: bool = False
+    ) -> Limits:
         """The default limits of a `compile` or `run` stage."""
         d = self.defaults
         return Limits(
-            wall_time_ms=d[f"{stage}_wall_time_ms"],
+            wall_time_ms=d[self.wall_key(stage, interactive)],
             cpu_time_ms=d[f"{stage}_cpu_time_ms"],
             memory_bytes=d["memory_bytes"],
             processes=d["processes"],

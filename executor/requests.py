@@ -132,16 +132,22 @@ def parse_stdin(payload: Mapping[str, Any]) -> bytes:
 
 
 def stage_limits(
-    payload: Mapping[str, Any], config: Config, runtime: Runtime, output_bytes: int
+    payload: Mapping[str, Any],
+    config: Config,
+    runtime: Runtime,
+    output_bytes: int,
+    interactive: bool = False,
 ) -> dict[str, Limits]:
     limits = {}
     for stage in ("compile", "run"):
-        base = config.stage_limits(stage, output_bytes).raised(**runtime.limits)
+        base = config.stage_limits(stage, output_bytes, interactive)
+        base = base.raised(**runtime.limits)
         chosen = {}
         for field, (field_stage, name) in LIMIT_FIELDS.items():
             if field_stage != stage:
                 continue
-            maximum = max(config.maxima[_config_key(stage, name)], getattr(base, name))
+            key = _config_key(stage, name, interactive, config)
+            maximum = max(config.maxima[key], getattr(base, name))
             chosen[name] = resolve(
                 field, payload.get(field), getattr(base, name), maximum
             )
@@ -154,7 +160,9 @@ def stage_limits(
     return limits
 
 
-def _config_key(stage: str, name: str) -> str:
+def _config_key(stage: str, name: str, interactive: bool, config: Config) -> str:
+    if name == "wall_time_ms":
+        return config.wall_key(stage, interactive)
     return name if name == "memory_bytes" else f"{stage}_{name}"
 
 
@@ -178,7 +186,7 @@ def build_job(
     )
     files = parse_files(payload, runtime)
     args, stdin = parse_args(payload), parse_stdin(payload)
-    limits = stage_limits(payload, config, runtime, output_bytes)
+    limits = stage_limits(payload, config, runtime, output_bytes, interactive)
     source = files[0].name
     stages = []
     if runtime.compile:

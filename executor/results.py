@@ -86,6 +86,10 @@ class StageResult:
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
 
+    def truncated_streams(self) -> set[str]:
+        streams = {"stdout"} if self.stdout_truncated else set()
+        return streams | ({"stderr"} if self.stderr_truncated else set())
+
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> StageResult:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
@@ -153,9 +157,14 @@ class OutputCollector:
             self.output.append(text)
         return text
 
-    def finish(self) -> None:
+    def finish(self, cut: set[str] | frozenset[str] = frozenset()) -> None:
+        """Flush what is left; a stream cut at its cap drops a character the
+        cut split rather than showing it as U+FFFD."""
         for stream in self._decoders:
-            self.feed(stream, b"", final=True)
+            if stream in cut:
+                self._decoders[stream].reset()
+            else:
+                self.feed(stream, b"", final=True)
 
     def text(self, stream: str) -> str:
         return "".join(self.output if stream == "output" else self.parts[stream])

@@ -45,6 +45,9 @@ from executor.stdin import StdinFeed
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
+WAITING_PER_SLOT = 4
+BUSY = StageResult("XX", None, None, "The playground is busy: too many programs are "
+                   "waiting to run. Try again in a moment.", 0, 0, 0)  # fmt: skip
 READ_BYTES = 65536
 
 
@@ -75,6 +78,7 @@ class Supervisor:
         self.uid_base = uid_base
         self.root = root
         self.free_slots = list(range(slots))
+        self.max_waiting = WAITING_PER_SLOT * slots
         self.waiting: deque[Job] = deque()
         self.runs: dict[str, Run] = {}
         self.loop = Loop()
@@ -124,6 +128,12 @@ class Supervisor:
     # -- runs -------------------------------------------------------------
 
     def _enqueue(self, job: Job) -> None:
+        if len(self.waiting) >= self.max_waiting:
+            log.warning("run_id=%s refused: %d runs waiting", job.run_id,
+                        len(self.waiting))  # fmt: skip
+            self._emit_exit(job.run_id, job.stages[0].name, BUSY)
+            self._emit(messages.FinishedEvent(type="finished", run_id=job.run_id))
+            return
         self.waiting.append(job)
         self._start_waiting()
 
@@ -295,22 +305,22 @@ class Supervisor:
         run.draining_until = None
         stage = run.job.stages[run.stage_index]
         if stage.name == "compile" and result.status is None and not run.stopped:
-            self._emit_exit(run, stage.name, result)
+            self._emit_exit(run.job.run_id, stage.name, result)
             run.files = process.files
             run.stage_index += 1
             self._start_stage(run)
             return
         self._finish_run(run, stage.name, result)
 
-    def _emit_exit(self, run: Run, stage: str, result: StageResult) -> None:
+    def _emit_exit(self, run_id: str, stage: str, result: StageResult) -> None:
         self._emit(
             messages.ExitEvent(
-                type="exit", run_id=run.job.run_id, stage=stage, result=result.to_wire()
+                type="exit", run_id=run_id, stage=stage, result=result.to_wire()
             )
         )
 
     def _finish_run(self, run: Run, stage: str, result: StageResult) -> None:
-        self._emit_exit(run, stage, result)
+        self._emit_exit(run.job.run_id, stage, result)
         self._emit(messages.FinishedEvent(type="finished", run_id=run.job.run_id))
         del self.runs[run.job.run_id]
         self.free_slots.append(run.slot)

@@ -64,7 +64,7 @@ async def execute(
         if isinstance(event, Output):
             output.feed(event.stream, event.data)
         elif isinstance(event, StageExited):
-            output.finish()
+            output.finish(event.result.truncated_streams())
             stages[event.stage] = stage_json(event.result, output)
             output = OutputCollector()
     return stages

@@ -169,7 +169,7 @@ class RunConsumer(AsyncWebsocketConsumer):
                         {"type": "data", "stream": event.stream, "data": text}
                     )
             elif isinstance(event, StageExited):
-                await self._flush(output)
+                await self._flush(output, event.result.truncated_streams())
                 result = event.result
                 truncated = result.stdout_truncated or result.stderr_truncated
                 await self.send_json(
@@ -183,7 +183,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.run = None
         await self.close(Close.COMPLETED)
 
-    async def _flush(self, output: OutputCollector) -> None:
+    async def _flush(self, output: OutputCollector, cut: set[str]) -> None:
         for stream in ("stdout", "stderr"):
+            if stream in cut:
+                continue  # a character split by the cap is dropped, not replaced
             if text := output.feed(stream, b"", final=True):
                 await self.send_json({"type": "data", "stream": stream, "data": text})

@@ -95,13 +95,19 @@ async def execute(request: HttpRequest) -> JsonResponse:
     run = await get_backend().submit(job)
     stages: dict[str, Any] = {}
     output = OutputCollector()
-    async for event in run.events():
-        if isinstance(event, Output):
-            output.feed(event.stream, event.data)
-        elif isinstance(event, StageExited):
-            output.finish()
-            stages[event.stage] = stage_json(event.result, output)
-            output = OutputCollector()
+    finished = False
+    try:
+        async for event in run.events():
+            if isinstance(event, Output):
+                output.feed(event.stream, event.data)
+            elif isinstance(event, StageExited):
+                output.finish(event.result.truncated_streams())
+                stages[event.stage] = stage_json(event.result, output)
+                output = OutputCollector()
+        finished = True
+    finally:
+        if not finished:  # the client went away and cancelled this view
+            await run.stop()
     return JsonResponse(
         {"language": runtime.language, "version": runtime.version, **stages}
     )

@@ -1,0 +1,85 @@
+"""A run lasts as long as someone wants it: a person may take their time to
+type, a client that leaves stops its run, and a full queue says so."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+
+from channels.testing import ApplicationCommunicator
+
+from executor import config
+from executor.backends.local import LocalBackend
+from executor.events import StageExited
+from executor.requests import build_job
+from playground.asgi import application
+from playground.registry import registry
+from tests.api.test_connect import connected, init, stdin
+from tests.conftest import execute, sandbox_processes
+
+
+async def test_a_person_may_take_longer_than_a_batch_run_to_type():
+    source = "import time\ntime.sleep(3.5)\nprint('hello', input())"
+    async with connected() as session:
+        await session.send(init("python", source))
+        await asyncio.sleep(3.6)
+        await session.send(stdin("Ada\n"))
+        assert await session.until_closed() == 4999
+    assert session.text("stdout") == "hello Ada\n"
+    assert session.of_type("exit")[0]["status"] is None
+
+
+async def test_a_client_that_leaves_stops_its_run(backend):
+    body = json.dumps(
+        {
+            "language": "python",
+            "files": [
+                {"content": "import time\nprint('up', flush=True)\ntime.sleep(30)"}
+            ],
+        }
+    )
+    scope = {"type": "http", "method": "POST", "path": "/api/v2/execute",
+             "headers": [(b"host", b"127.0.0.1"),
+                         (b"content-type", b"application/json")]}  # fmt: skip
+    client = ApplicationCommunicator(application, scope)
+    await client.send_input({"type": "http.request", "body": body.encode()})
+    deadline = time.monotonic() + 5
+    while not sandbox_processes(set(backend.supervisor_pids())):
+        assert time.monotonic() < deadline, "the run never started"
+        await asyncio.sleep(0.05)
+
+    await client.send_input({"type": "http.disconnect"})
+
+    deadline = time.monotonic() + 1
+    while sandbox_processes(set(backend.supervisor_pids())):
+        assert time.monotonic() < deadline, "the run outlived its client"
+        await asyncio.sleep(0.05)
+    await client.wait()
+
+
+async def test_output_cut_at_the_cap_never_splits_a_character(backend):
+    result = await execute(backend, "python", "print('a' + 'é' * 600)",
+                           output_bytes=1024)  # fmt: skip
+    assert result["run"]["status"] == "OL"
+    assert result["run"]["stdout"] == "a" + "é" * 511
+
+
+async def test_a_full_queue_refuses_work_with_a_clear_message():
+    settings = dataclasses.replace(config.get(), max_concurrent_runs=1)
+    backend = LocalBackend(settings)
+    payload = {"language": "bash", "files": [{"content": "sleep 2"}],
+               "run_timeout": 3000}  # fmt: skip
+    runs = []
+    for _ in range(6):  # one running, four waiting, one too many
+        job, _ = build_job(payload, registry(), settings, 1024)
+        runs.append(await backend.submit(job))
+
+    refused = [e async for e in runs[-1].events() if isinstance(e, StageExited)]
+
+    assert refused[0].result.status == "XX"
+    assert "busy" in refused[0].result.message
+    for run in runs[:-1]:
+        await run.stop()
+    await backend.aclose()
