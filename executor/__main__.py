@@ -13,6 +13,7 @@ from pathlib import Path
 
 from executor import config
 from executor.backends.local import LocalBackend
+from executor.errors import ExecutorError
 from executor.events import Output, StageExited, StageStarted
 from executor.requests import build_job
 from executor.runtimes import Registry
@@ -74,7 +75,10 @@ def main() -> None:
                 f"{' '.join(rt.packages)}"
             )
         return
-    sys.exit(asyncio.run(_run(args)))
+    try:
+        sys.exit(asyncio.run(_run(args)))
+    except (ExecutorError, OSError) as exc:
+        sys.exit(f"python -m executor: {exc}")
 
 
 if __name__ == "__main__":

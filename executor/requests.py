@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 from collections.abc import Mapping
 from typing import Any
 
@@ -142,6 +143,8 @@ def stage_limits(
     for stage in ("compile", "run"):
         base = config.stage_limits(stage, output_bytes, interactive)
         base = base.raised(**runtime.limits)
+        if stage == "compile":
+            base = base.raised(**runtime.compile_limits)
         chosen = {}
         for field, (field_stage, name) in LIMIT_FIELDS.items():
             if field_stage != stage:
@@ -166,9 +169,22 @@ def _config_key(stage: str, name: str, interactive: bool, config: Config) -> str
     return name if name == "memory_bytes" else f"{stage}_{name}"
 
 
-def _expand(command: list[str], source: str) -> list[str]:
+def _expand(command: list[str], files: list[File], runtime: Runtime) -> list[str]:
+    """Fill in {source} (the first file) and {sources} (the first file and
+    every other file matching the runtime's source patterns)."""
     # "./" keeps a name like "-o" or "@file" from reading as an option.
-    return [part.replace("{source}", f"./{source}") for part in command]
+    source = f"./{files[0].name}"
+    sources = [source] + [
+        f"./{f.name}" for f in files[1:]
+        if any(fnmatch.fnmatchcase(f.name, p) for p in runtime.sources)
+    ]  # fmt: skip
+    argv: list[str] = []
+    for part in command:
+        if part == "{sources}":
+            argv += sources
+        else:
+            argv.append(part.replace("{source}", source))
+    return argv
 
 
 def build_job(
@@ -187,13 +203,16 @@ def build_job(
     files = parse_files(payload, runtime)
     args, stdin = parse_args(payload), parse_stdin(payload)
     limits = stage_limits(payload, config, runtime, output_bytes, interactive)
-    source = files[0].name
     stages = []
     if runtime.compile:
         stages.append(
-            Stage("compile", _expand(runtime.compile, source), limits["compile"])
+            Stage(
+                "compile", _expand(runtime.compile, files, runtime), limits["compile"]
+            )
         )
-    stages.append(Stage("run", _expand(runtime.run, source) + args, limits["run"]))
+    stages.append(
+        Stage("run", _expand(runtime.run, files, runtime) + args, limits["run"])
+    )
     job = Job(
         new_run_id(),
         runtime.language,

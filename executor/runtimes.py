@@ -44,6 +44,8 @@ _FIELDS: dict[str, type] = {
     "hello": str,
     "starter": str,
     "stdout_terminal": bool,
+    "compile_limits": dict,
+    "sources": list,
 }
 _REQUIRED = ("language", "source_file", "version", "run", "hello")
 
@@ -68,6 +70,8 @@ class Runtime:
     runtime: str | None = None
     starter: str = ""
     stdout_terminal: bool = True
+    compile_limits: dict[str, int] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
 
     @property
     def available(self) -> bool:
@@ -96,7 +100,9 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
     for name in ("aliases", "packages", "run", "compile", "readonly_paths"):
         if not all(isinstance(item, str) for item in data.get(name, [])):
             raise _fail(path, f"field {name!r} must be a list of strings")
-    for name, value in data.get("limits", {}).items():
+    overrides = [*data.get("limits", {}).items(),
+                 *data.get("compile_limits", {}).items()]  # fmt: skip
+    for name, value in overrides:
         if name not in LIMIT_FIELDS or not isinstance(value, int) or value <= 0:
             raise _fail(
                 path,
@@ -148,6 +154,8 @@ def load_file(path: Path, detect: bool = True) -> Runtime:
         runtime=data.get("runtime"),
         starter=data.get("starter", data["hello"]).strip() + "\n",
         stdout_terminal=data.get("stdout_terminal", True),
+        compile_limits=data.get("compile_limits", {}),
+        sources=data.get("sources", []),
     )
 
 

@@ -268,8 +268,38 @@ def discover(
             "is mounted; mount cgroup2 with them available, or the v1 controllers",
         )
     for base in hierarchy.bases.values():
+        _sweep_stale(base.parent)
         _make_group(base)
     return hierarchy
+
+
+def _sweep_stale(parent: Path) -> None:
+    """Remove groups left by supervisors that were killed (SIGKILL leaves no
+    time to clean up); their pids name them, and those pids are gone."""
+    for group in parent.glob("playground-*"):
+        pid = group.name.removeprefix("playground-")
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        for stage in [p for p in group.iterdir() if p.is_dir()]:
+            _remove_quietly(stage)
+        _remove_quietly(group)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_quietly(group: Path) -> None:
+    try:
+        group.rmdir()
+    except OSError:
+        pass  # still has tasks; a later start tries again
 
 
 def _make_group(path: Path) -> None:

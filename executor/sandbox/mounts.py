@@ -19,7 +19,9 @@ from executor.sandbox.namespaces import SANDBOX_GID, SANDBOX_UID
 
 WORK_DIR = "/work"
 HOSTNAME = "playground"
-BASE_READONLY = ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime")
+# /etc/alternatives is left out: it would list the host's packages. A runtime
+# that calls a tool through it names it in its readonly_paths.
+BASE_READONLY = ("/usr", "/etc/ld.so.cache", "/etc/localtime")
 MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 WORK_INODES = 4096
@@ -93,11 +95,12 @@ def _dev(root: str) -> None:
 
 
 def _private_dirs(root: str, workdir_bytes: int) -> None:
-    owner = f",uid={SANDBOX_UID},gid={SANDBOX_GID}"
     for path in ("/tmp", WORK_DIR, "/dev/shm"):
         os.makedirs(root + path, exist_ok=True)
         mode = ",mode=1777" if path != WORK_DIR else ""
-        _tmpfs(root + path, workdir_bytes, f",nr_inodes={WORK_INODES}{owner}{mode}")
+        _tmpfs(root + path, workdir_bytes, f",nr_inodes={WORK_INODES}{mode}")
+        # chown rather than uid=: mountinfo would show that option as a host id.
+        os.chown(root + path, SANDBOX_UID, SANDBOX_GID)
     os.makedirs(f"{root}/proc")
     flags = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
     libc.mount("proc", f"{root}/proc", "proc", flags, None)

@@ -46,6 +46,7 @@ class Close:
 
 class RunConsumer(AsyncWebsocketConsumer):
     run: RunHandle | None = None
+    done = False  # the run ended; frames still in flight are ignored
     pump: asyncio.Task[None] | None = None
     timer: asyncio.Task[None] | None = None
 
@@ -72,6 +73,8 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
     ) -> None:
+        if self.done:
+            return
         try:
             frame = json.loads(text_data) if text_data is not None else None
         except (json.JSONDecodeError, RecursionError):
@@ -181,6 +184,7 @@ class RunConsumer(AsyncWebsocketConsumer):
                     }
                 )
         self.run = None
+        self.done = True
         await self.close(Close.COMPLETED)
 
     async def _flush(self, output: OutputCollector, cut: set[str]) -> None:

@@ -38,7 +38,7 @@
   const CSI_PARTIAL = /\x1b\[[0-?]*[ -/]*$/y;
   const ESC_OTHER = /\x1b[ -/]*[0-~]/y;
   const ESC_OTHER_PARTIAL = /\x1b[ -/]*$/y;
-  const STRING_END = /[\x07\x18\x1a\x1b]/g;
+  const STRING_END = /[\x07\x18\x1a\x1b\n]/g;
   const STRING_INTRODUCERS = new Set(["]", "P", "X", "^", "_"]); // OSC, DCS, …
   // Longer unfinished sequences are garbage, not a sequence split in two.
   const MAX_CARRY = 256;
@@ -158,15 +158,15 @@
     }
 
     // OSC, DCS and the like are discarded up to BEL, CAN or SUB, or up to an
-    // ESC, which is read as the start of the next sequence (ESC \ is ST).
-    // Ending at any ESC, as terminals do, stops an unterminated OSC from
-    // swallowing the rest of the output.
+    // ESC, which is read as the start of the next sequence (ESC \ is ST), or
+    // up to a newline, which is kept. Ending there stops an unterminated OSC
+    // from swallowing the rest of the output.
     skipString(s, from) {
       STRING_END.lastIndex = from;
       const end = STRING_END.exec(s);
       if (!end) return -1;
       this.inString = false;
-      return end[0] === ESC ? end.index : STRING_END.lastIndex;
+      return end[0] === ESC || end[0] === "\n" ? end.index : STRING_END.lastIndex;
     }
 
     applySgr(params) {

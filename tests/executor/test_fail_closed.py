@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -90,3 +92,14 @@ def test_a_uid_base_that_could_reach_real_users_is_refused(base):
     env = {"PLAYGROUND_SANDBOX_UID_BASE": base, "PLAYGROUND_MAX_CONCURRENT_RUNS": "8"}
     with pytest.raises(ConfigError, match="PLAYGROUND_SANDBOX_UID_BASE"):
         config.from_environ(env)
+
+
+def test_the_command_line_explains_an_unknown_language(tmp_path):
+    program = tmp_path / "hello.cob"
+    program.write_text("DISPLAY 'HI'.")
+    done = subprocess.run([sys.executable, "-m", "executor", "run", "cobol",
+                           str(program)], capture_output=True, text=True,
+                          cwd=config.PROJECT_DIR, check=False)  # fmt: skip
+    assert done.returncode != 0
+    assert "language 'cobol' is not installed" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -120,3 +120,22 @@ def test_v1_groups_limit_and_measure_on_this_machine():
         group.remove()
         cgroups.release(hierarchy)
     assert not (hierarchy.bases["memory"] / "probe").exists()
+
+
+def test_groups_of_a_killed_supervisor_are_swept_at_start():
+    parent = config.get().cgroup_parent
+    first = cgroups.discover("v1", "playground-sweeper", parent)
+    dead = next(pid for pid in range(999_999, 0, -1) if not _alive(pid))
+    stale = [base.parent / f"playground-{dead}" for base in first.bases.values()]
+    for group in stale:
+        (group / "left-behind-stage").mkdir(parents=True)
+    cgroups.release(first)
+
+    second = cgroups.discover("v1", "playground-sweeper", parent)
+    cgroups.release(second)
+
+    assert not any(group.exists() for group in stale)
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
