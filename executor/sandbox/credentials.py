@@ -1,4 +1,5 @@
-"""The program's identity: an unprivileged uid, no capabilities, no_new_privs.
+"""The program's identity: an unprivileged uid, no capabilities, no_new_privs
+and a parent-death signal.
 
 Inside the user namespace the child has every capability until this step;
 afterwards it is uid/gid 1000 with empty capability sets (bounding set
@@ -8,6 +9,7 @@ included), and no_new_privs makes setuid binaries and file capabilities inert.
 from __future__ import annotations
 
 import os
+import signal
 
 import prctl
 
@@ -23,3 +25,5 @@ def apply() -> None:
     prctl.cap_effective.limit()
     prctl.cap_permitted.limit()
     prctl.set_no_new_privs(True)
+    # Survives exec: if the init dies, so does the program, at once.
+    prctl.set_pdeathsig(signal.SIGKILL)

@@ -75,3 +75,16 @@ async def test_setuid_binaries_gain_nothing(backend):
     )
     assert result["run"]["stdout"].strip().endswith("1000")
     assert "uid=0" not in result["run"]["stdout"]
+
+
+
+async def test_the_program_dies_with_its_init(backend):
+    source = """
+import ctypes, signal
+libc = ctypes.CDLL(None, use_errno=True)
+value = ctypes.c_int(0)
+libc.prctl(2, ctypes.byref(value), 0, 0, 0)  # PR_GET_PDEATHSIG
+print(signal.Signals(value.value).name if value.value else "none")
+"""
+    result = await execute(backend, "python", source)
+    assert result["run"]["stdout"] == "SIGKILL\n"
