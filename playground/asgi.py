@@ -10,6 +10,7 @@ django_http = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.exceptions import SuspiciousFileOperation  # noqa: E402
@@ -18,7 +19,9 @@ from django.urls import path  # noqa: E402
 
 from playground.api.consumers import RunConsumer  # noqa: E402
 
-websockets = URLRouter([path("api/v2/connect", RunConsumer.as_asgi())])
+websockets = SessionMiddlewareStack(
+    URLRouter([path("api/v2/connect", RunConsumer.as_asgi())])
+)
 
 
 class StaticFiles(ASGIStaticFilesHandler):

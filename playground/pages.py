@@ -17,4 +17,6 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         for rt in registry().installed
     ]
+    if request.session.session_key is None:
+        request.session.save()  # the audit trail names page visitors by session
     return render(request, "playground/index.html", {"runtimes": runtimes})

@@ -24,6 +24,12 @@ from playground.registry import registry
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _database(transactional_db: None) -> None:
+    """Runs write audit records from several threads, so every test gets a
+    real database whose writes all threads see."""
+
+
 @pytest.fixture(scope="session")
 async def backend() -> AsyncIterator[Backend]:
     """The backend the site itself uses; its supervisor ends with the session."""

@@ -14,14 +14,17 @@ import signal
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
 
 from executor import config
 from executor.backends import RunHandle, get_backend
 from executor.errors import JobError
 from executor.events import Output, StageExited, StageStarted
+from executor.job import Job
 from executor.requests import build_job
-from executor.results import OutputCollector
+from executor.results import OutputCollector, StageResult
 from executor.sandbox.init import FORWARDED
+from playground import audit
 from playground.api.results import exit_fields
 from playground.registry import registry
 
@@ -120,7 +123,28 @@ class RunConsumer(AsyncWebsocketConsumer):
                 "version": runtime.version,
             }
         )
-        self.pump = asyncio.create_task(self._forward_events(self.run))
+        self.pump = asyncio.create_task(self._supervise(job, self.run))
+
+    async def _supervise(self, job: Job, run: RunHandle) -> None:
+        """Forward the run's events; leave its audit record however it ends."""
+        started = timezone.now()
+        results: dict[str, StageResult] = {}
+        output: list[str] = []
+        try:
+            await self._forward_events(run, results, output)
+        finally:
+            await audit.record(job, self._client(), self._surface(), started,
+                               results, "".join(output))  # fmt: skip
+
+    def _client(self) -> str:
+        address = (self.scope.get("client") or [None])[0]
+        session = self.scope.get("session")
+        return audit.client_of(address, session.session_key if session else None)
+
+    def _surface(self) -> str:
+        # Browsers always send Origin; API clients usually do not.
+        headers = dict(self.scope.get("headers", []))
+        return "page" if b"origin" in headers else "websocket"
 
     async def _require_run(self) -> RunHandle | None:
         if self.run is None:
@@ -159,8 +183,11 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content))
 
-    async def _forward_events(self, run: RunHandle) -> None:
+    async def _forward_events(
+        self, run: RunHandle, results: dict[str, StageResult], kept: list[str]
+    ) -> None:
         output = OutputCollector()
+        keep = audit.content_enabled()
         truncated = False
         async for event in run.events():
             if isinstance(event, StageStarted):
@@ -168,12 +195,14 @@ class RunConsumer(AsyncWebsocketConsumer):
                 await self.send_json({"type": "stage", "stage": event.stage})
             elif isinstance(event, Output):
                 if text := output.feed(event.stream, event.data):
+                    if keep:
+                        kept.append(text)
                     await self.send_json(
                         {"type": "data", "stream": event.stream, "data": text}
                     )
             elif isinstance(event, StageExited):
                 await self._flush(output, event.result.truncated_streams())
-                result = event.result
+                result = results[event.stage] = event.result
                 truncated = result.stdout_truncated or result.stderr_truncated
                 await self.send_json(
                     {

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from executor import config
@@ -15,7 +16,8 @@ from executor.backends import get_backend
 from executor.errors import JobError
 from executor.events import Output, StageExited
 from executor.requests import build_job
-from executor.results import OutputCollector
+from executor.results import OutputCollector, StageResult
+from playground import audit
 from playground.api.results import stage_json
 from playground.registry import registry
 
@@ -92,8 +94,10 @@ async def execute(request: HttpRequest) -> JsonResponse:
         )
     except JobError as exc:
         return error(400, str(exc))
+    started = timezone.now()
     run = await get_backend().submit(job)
     stages: dict[str, Any] = {}
+    results: dict[str, StageResult] = {}
     output = OutputCollector()
     finished = False
     try:
@@ -103,11 +107,15 @@ async def execute(request: HttpRequest) -> JsonResponse:
             elif isinstance(event, StageExited):
                 output.finish(event.result.truncated_streams())
                 stages[event.stage] = stage_json(event.result, output)
+                results[event.stage] = event.result
                 output = OutputCollector()
         finished = True
     finally:
         if not finished:  # the client went away and cancelled this view
             await run.stop()
+        client = audit.client_of(request.META.get("REMOTE_ADDR"))
+        text = "".join(s["output"] for s in stages.values())
+        await audit.record(job, client, "http", started, results, text)
     return JsonResponse(
         {"language": runtime.language, "version": runtime.version, **stages}
     )

@@ -27,16 +27,41 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _database() -> None:
+    """These tests talk to their own server and its own database; the test
+    database, set up while Playwright's loop runs here, would refuse."""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+ADMIN = ("teacher", "a-long-test-password")
+
+
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {**os.environ, "PLAYGROUND_VAR_DIR": str(tmp_path_factory.mktemp("var"))}
+
+
+@pytest.fixture(scope="session")
+def site_admin(site_env: dict[str, str], site: str) -> tuple[str, str]:
+    env = {**site_env, "DJANGO_SUPERUSER_PASSWORD": ADMIN[1]}
+    subprocess.run([sys.executable, "manage.py", "createsuperuser", "--noinput",
+                    "--username", ADMIN[0], "--email", "t@example.invalid"],
+                   cwd=PROJECT, env=env, check=True, capture_output=True)  # fmt: skip
+    return ADMIN
+
+
+@pytest.fixture(scope="session")
+def site(site_env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "PLAYGROUND_VAR_DIR": str(tmp_path_factory.mktemp("var"))}
+    env = site_env
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+                   cwd=PROJECT, env=env, check=True)  # fmt: skip
     server = subprocess.Popen(
         [
             sys.executable,

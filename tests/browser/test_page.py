@@ -133,3 +133,28 @@ def test_ctrl_enter_in_the_editor_runs(page: Page) -> None:
     page.keyboard.press("Control+Enter")
 
     expect(page.locator("#output")).to_contain_text("ran by keyboard", timeout=10_000)
+
+
+def test_runs_from_the_page_and_the_api_appear_in_the_admin(
+    page: Page, site_admin: tuple[str, str]
+) -> None:
+    write_program(page, "bash", 'echo "audited"\n')
+    page.click("#run")
+    expect(page.locator("#output")).to_contain_text("audited", timeout=10_000)
+    response = page.request.post(
+        "/api/v2/execute",
+        data={"language": "python", "files": [{"content": "print(1)"}]},
+    )
+    assert response.ok
+
+    page.goto("/admin/login/?next=/admin/playground/runrecord/")
+    page.fill("#id_username", site_admin[0])
+    page.fill("#id_password", site_admin[1])
+    page.click("input[type=submit]")
+
+    rows = page.locator("#result_list tbody tr")  # newest first
+    expect(rows.first).to_contain_text("http")
+    api, from_page = rows.nth(0).inner_text(), rows.nth(1).inner_text()
+    assert "python" in api and "address" in api
+    assert "page" in from_page and "bash" in from_page and "session" in from_page
+    expect(page.locator("#changelist-filter")).to_contain_text("By language")

@@ -77,7 +77,6 @@ async def test_setuid_binaries_gain_nothing(backend):
     assert "uid=0" not in result["run"]["stdout"]
 
 
-
 async def test_the_program_dies_with_its_init(backend):
     source = """
 import ctypes, signal

@@ -1,0 +1,75 @@
+"""Writing the audit record of a run, from the page and from the API."""
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from executor.job import Job
+from executor.results import StageResult
+from playground.models import RunRecord
+
+log = logging.getLogger(__name__)
+
+HOST = socket.gethostname()
+
+
+def content_enabled() -> bool:
+    return os.environ.get("PLAYGROUND_AUDIT_CONTENT", "") == "1"
+
+
+def retention() -> timedelta:
+    days = os.environ.get("PLAYGROUND_AUDIT_RETENTION_DAYS", "30")
+    return timedelta(days=int(days))
+
+
+def client_of(address: str | None, session_key: str | None = None) -> str:
+    """How a client is named in the record: its address, and its page
+    session when it has one."""
+    name = f"address {address or 'unknown'}"
+    return f"{name}, session {session_key[:12]}" if session_key else name
+
+
+def _stage_summary(stage: str, result: StageResult) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "status": result.status,
+        "code": result.code,
+        "signal": result.signal,
+        "cpu_time": result.cpu_time_ms,
+        "wall_time": result.wall_time_ms,
+        "memory": result.memory_bytes,
+    }
+
+
+async def record(
+    job: Job,
+    client: str,
+    surface: str,
+    started_at: datetime,
+    results: dict[str, StageResult],
+    output: str = "",
+) -> None:
+    """Keep the run's record; a failure to write it is logged, never raised."""
+    last = list(results.values())[-1] if results else None
+    code = "\n".join(f.content.decode("utf-8", "replace") for f in job.files)
+    try:
+        await RunRecord.objects.acreate(
+            run_id=job.run_id,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            client=client,
+            surface=surface,
+            language=job.language,
+            version=job.version,
+            status=(last.status or "") if last else "XX",
+            stages=[_stage_summary(s, r) for s, r in results.items()],
+            host=HOST,
+            code=code if content_enabled() else "",
+            output=output if content_enabled() else "",
+        )
+    except Exception:
+        log.exception("run_id=%s audit record not written", job.run_id)
