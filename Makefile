@@ -5,7 +5,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test editor services
+.PHONY: run test check lock install install-test editor
 
 install:
 	bash scripts/bootstrap.sh
@@ -19,7 +19,19 @@ run: install
 	.venv/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
 test: install-test
+	bash scripts/check.sh
 	$(PY) -m pytest
+
+# The build gates alone: lint, format, types, bandit, pip-audit, editor bundle.
+check: install-test
+	bash scripts/check.sh
+
+# Re-pin every Python package, with hashes, from requirements.txt.
+lock:
+	$(PY) -m pip install -q pip-tools
+	PIP_CONFIG_FILE=/dev/null $(PY) -m piptools compile -q --generate-hashes \
+	    --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	    --output-file requirements.lock requirements.txt
 
 # Rebuild the committed editor bundle from frontend/ (needs Node.js and npm).
 editor:

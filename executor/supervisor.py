@@ -222,7 +222,8 @@ class Supervisor:
 
     def _on_output(self, run: Run, fd: int, stream: str) -> None:
         process = run.current
-        assert process is not None
+        if process is None:
+            return  # the stage already ended
         try:
             data = os.read(fd, READ_BYTES)
         except BlockingIOError:
@@ -243,7 +244,8 @@ class Supervisor:
 
     def _close_output(self, run: Run, fd: int) -> None:
         process = run.current
-        assert process is not None
+        if process is None:
+            return  # the stage already ended
         self.loop.unwatch(fd)
         process.streams.outputs.pop(fd, None)
         if fd == process.streams.stdin:
@@ -253,7 +255,8 @@ class Supervisor:
 
     def _on_report(self, run: Run, fd: int) -> None:
         process = run.current
-        assert process is not None
+        if process is None:
+            return  # the stage already ended
         try:
             data = os.read(fd, READ_BYTES)
         except BlockingIOError:
@@ -268,7 +271,8 @@ class Supervisor:
 
     def _on_helper_exit(self, run: Run) -> None:
         process = run.current
-        assert process is not None and process.launched is not None
+        if process is None or process.launched is None:
+            return  # the stage already ended
         launched = process.launched
         self.loop.unwatch(launched.helper_pidfd)
         os.waitpid(launched.helper_pid, 0)
@@ -290,7 +294,8 @@ class Supervisor:
 
     def _end_stage(self, run: Run) -> None:
         process = run.current
-        assert process is not None
+        if process is None:
+            return  # the stage already ended
         for fd in list(process.streams.outputs):
             self._close_output(run, fd)
         self._close_stdin_fd(run)
@@ -324,7 +329,6 @@ class Supervisor:
         self._emit(messages.FinishedEvent(type="finished", run_id=run.job.run_id))
         del self.runs[run.job.run_id]
         self.free_slots.append(run.slot)
-        log.info("run_id=%s finished", run.job.run_id)
         self._start_waiting()
 
     # -- stdin, signals, stop --------------------------------------------
@@ -430,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
     seccomp.program()  # compiled once here, inherited by every sandbox
     root = tempfile.mkdtemp(prefix="playground-root-")
     # The init maps to an unprivileged host id and must traverse the mount point.
-    os.chmod(root, 0o755)  # noqa: S103
+    os.chmod(root, 0o755)  # noqa: S103  # nosec B103
     control.sendall(messages.encode({"type": "ready"}))
     try:
         Supervisor(control, hierarchy, args.uid_base, args.slots, root).serve()

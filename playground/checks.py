@@ -8,7 +8,9 @@ playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
 """
 
 import os
-import subprocess
+
+# subprocess runs the host probes in a fresh interpreter, never a shell.
+import subprocess  # nosec B404
 import sys
 from typing import Any
 
@@ -31,7 +33,7 @@ SECCOMP_PROBE = (
 
 def _probe(code: str) -> str | None:
     """None if `code` runs cleanly in a fresh interpreter, else its error."""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,  # nosec B603
                           text=True, timeout=30, check=False,
                           cwd=config.PROJECT_DIR)  # fmt: skip
     if done.returncode == 0:

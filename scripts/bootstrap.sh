@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the playground needs and is missing: Debian packages (the
-# runtimes' toolchains, libcap for python-prctl, libseccomp, Chromium for the
-# browser tests) and a virtual environment with the locked Python packages.
+# runtimes' toolchains, libcap for python-prctl, libseccomp, and for the tests
+# Chromium and npm) and a virtual environment with the Python packages of
+# requirements.lock, each checked against its hash.
 # Safe to run again: each step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,10 @@ cd "$(dirname "$0")/.."
 want_browser=${1:-}
 packages=(python3 python3-venv python3-dev gcc g++ make libcap-dev libseccomp2
           libseccomp-dev bash coreutils procps nodejs)
-[ "$want_browser" = "--with-browser" ] && packages+=(chromium fonts-dejavu-core)
+if [ "$want_browser" = "--with-browser" ]; then
+    packages+=(chromium fonts-dejavu-core)
+    command -v npm >/dev/null || packages+=(npm)  # rebuilds the editor bundle
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,10 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 stamp=.venv/.requirements.sha256
-sum=$(sha256sum requirements.txt | cut -d' ' -f1)
+sum=$(sha256sum requirements.lock | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
     /usr/bin/python3 -m venv .venv
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -r requirements.txt
+    .venv/bin/pip install -q --require-hashes -r requirements.lock
     echo "$sum" > "$stamp"
 fi

@@ -95,7 +95,8 @@ def _dev(root: str) -> None:
 
 
 def _private_dirs(root: str, workdir_bytes: int) -> None:
-    for path in ("/tmp", WORK_DIR, "/dev/shm"):
+    # The sandbox's own /tmp, inside its new root, not the host's.
+    for path in ("/tmp", WORK_DIR, "/dev/shm"):  # nosec B108
         os.makedirs(root + path, exist_ok=True)
         mode = ",mode=1777" if path != WORK_DIR else ""
         _tmpfs(root + path, workdir_bytes, f",nr_inodes={WORK_INODES}{mode}")
