@@ -10,19 +10,20 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 VENV = PROJECT / ".venv" / "bin"
 
+CONFIG = str(PROJECT / "pyproject.toml")
 BAD = {
     "ruff": ("import os\n\nx = 1\n" + "y = '" + "z" * 100 + "'\n",
-             ["ruff", "check", "--config", str(PROJECT / "pyproject.toml")]),
+             ["ruff", "check", "--no-cache", "--config", CONFIG]),
     "mypy": ("def untyped(a):\n    return a\n",
-             ["mypy", "--strict", "--no-incremental"]),
+             ["mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null"]),
     "bandit": ("import subprocess\nsubprocess.call(input(), shell=True)\n",
                ["bandit", "-q"]),
 }  # fmt: skip
 
 
 PROJECT_COMMANDS = {
-    "ruff": ["ruff", "check", "."],
-    "mypy": ["mypy"],
+    "ruff": ["ruff", "check", "--no-cache", "."],
+    "mypy": ["mypy", "--cache-dir", "/dev/null"],
     "bandit": ["bandit", "-q", "-r", "executor", "playground"],
 }
 

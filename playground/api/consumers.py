@@ -58,11 +58,15 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.timer = asyncio.create_task(self._init_deadline())
 
     async def disconnect(self, code: int) -> None:
-        for task in (self.timer, self.pump):
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
+        if self.timer is not None:
+            self.timer.cancel()
         if self.run is not None:
             await self.run.stop()
+        pump = self.pump
+        if pump is not None and pump is not asyncio.current_task() and not pump.done():
+            # Nothing more can be sent; wait only for the audit record.
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
 
     async def _init_deadline(self) -> None:
         await asyncio.sleep(INIT_TIMEOUT_SECONDS)
@@ -135,6 +139,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         finally:
             await audit.record(job, self._client(), self._surface(), started,
                                results, "".join(output))  # fmt: skip
+        # Closed only once the record is written, so a client that saw the
+        # end can count on it.
+        await self.close(Close.COMPLETED)
 
     def _client(self) -> str:
         address = (self.scope.get("client") or [None])[0]
@@ -214,7 +221,6 @@ class RunConsumer(AsyncWebsocketConsumer):
                 )
         self.run = None
         self.done = True
-        await self.close(Close.COMPLETED)
 
     async def _flush(self, output: OutputCollector, cut: set[str]) -> None:
         for stream in ("stdout", "stderr"):
