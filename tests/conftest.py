@@ -15,10 +15,8 @@ import pytest
 from executor import config
 from executor.backends import Backend, get_backend
 from executor.backends.local import LocalBackend
-from executor.events import Output, StageExited
 from executor.requests import build_job
-from executor.results import OutputCollector
-from playground.api.results import stage_json
+from playground.api.results import collect
 from playground.registry import registry
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -65,14 +63,7 @@ async def execute(
     job, _ = build_job(payload, registry(), settings, cap)
     run = await backend.submit(job)
     stages: dict[str, Any] = {}
-    output = OutputCollector()
-    async for event in run.events():
-        if isinstance(event, Output):
-            output.feed(event.stream, event.data)
-        elif isinstance(event, StageExited):
-            output.finish(event.result.truncated_streams())
-            stages[event.stage] = stage_json(event.result, output)
-            output = OutputCollector()
+    await collect(run, stages, {})
     return stages
 
 

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from executor.backends import RunHandle
+from executor.events import Output, StageExited
 from executor.results import OutputCollector, StageResult
 
 
@@ -26,3 +28,19 @@ def exit_fields(result: StageResult) -> dict[str, Any]:
         "wall_time": result.wall_time_ms,
         "memory": result.memory_bytes,
     }
+
+
+async def collect(
+    run: RunHandle, stages: dict[str, Any], results: dict[str, StageResult]
+) -> None:
+    """Follow a run to its end, filling in each stage as execute reports it
+    and its result; what arrived stays filled in if this is cancelled."""
+    output = OutputCollector()
+    async for event in run.events():
+        if isinstance(event, Output):
+            output.feed(event.stream, event.data)
+        elif isinstance(event, StageExited):
+            output.finish(event.result.truncated_streams())
+            stages[event.stage] = stage_json(event.result, output)
+            results[event.stage] = event.result
+            output = OutputCollector()

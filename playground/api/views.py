@@ -14,11 +14,10 @@ from django.views.decorators.csrf import csrf_exempt
 from executor import config
 from executor.backends import get_backend
 from executor.errors import JobError
-from executor.events import Output, StageExited
 from executor.requests import build_job
-from executor.results import OutputCollector, StageResult
+from executor.results import StageResult
 from playground import audit
-from playground.api.results import stage_json
+from playground.api.results import collect
 from playground.registry import registry
 
 log = logging.getLogger(__name__)
@@ -98,17 +97,9 @@ async def execute(request: HttpRequest) -> JsonResponse:
     run = await get_backend().submit(job)
     stages: dict[str, Any] = {}
     results: dict[str, StageResult] = {}
-    output = OutputCollector()
     finished = False
     try:
-        async for event in run.events():
-            if isinstance(event, Output):
-                output.feed(event.stream, event.data)
-            elif isinstance(event, StageExited):
-                output.finish(event.result.truncated_streams())
-                stages[event.stage] = stage_json(event.result, output)
-                results[event.stage] = event.result
-                output = OutputCollector()
+        await collect(run, stages, results)
         finished = True
     finally:
         if not finished:  # the client went away and cancelled this view
