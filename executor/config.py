@@ -48,6 +48,7 @@ class Config:
     cgroup_parent: str | None
     sandbox_uid_base: int
     max_concurrent_runs: int
+    max_waiting_runs: int
 
     @staticmethod
     def wall_key(stage: str, interactive: bool) -> str:
@@ -133,6 +134,9 @@ def from_environ(env: Mapping[str, str]) -> Config:
         sandbox_uid_base=_int_setting(env, "PLAYGROUND_SANDBOX_UID_BASE", 200_000),
         max_concurrent_runs=_int_setting(
             env, "PLAYGROUND_MAX_CONCURRENT_RUNS", 4 * (os.cpu_count() or 1)
+        ),
+        max_waiting_runs=_int_setting(
+            env, "PLAYGROUND_MAX_WAITING_RUNS", 16 * (os.cpu_count() or 1)
         ),
     )
 

@@ -1,7 +1,10 @@
 """What a backend yields for a run, in order:
 
+Queued*                                 while it waits for a sandbox
 StageStarted, Output*, StageExited      per stage (compile, then run)
 Finished                                once, last
+
+or, when the executor has no room for it, Refused then Finished.
 """
 
 from __future__ import annotations
@@ -33,4 +36,14 @@ class Finished:
     pass
 
 
-Event = StageStarted | Output | StageExited | Finished
+@dataclass(frozen=True)
+class Queued:
+    position: int  # runs ahead of this one
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+Event = StageStarted | Output | StageExited | Finished | Queued | Refused

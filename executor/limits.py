@@ -48,6 +48,8 @@ def resolve(field: str, requested: object, default: int, maximum: int) -> int:
     """Pick a limit from a request: absent, -1 and 0 mean the default."""
     if requested is None:
         return default
+    if isinstance(requested, float) and requested.is_integer():
+        requested = int(requested)  # JSON clients may send 3000.0 for 3000
     if isinstance(requested, bool) or not isinstance(requested, int):
         raise LimitError(
             f"{field} must be a whole number, got {requested!r}; "

@@ -2,7 +2,8 @@
 
     backend -> supervisor   start, stdin, close_stdin, signal, stop
     supervisor -> backend   ready or unavailable (once, first), then per run:
-                            stage, output, exit, finished
+                            queued*, stage, output, exit, finished
+                            (or refused, finished when no room is left)
 
 A frame is two big-endian u32 lengths, a JSON header and a binary payload;
 only `stdin` and `output` carry a payload (the bytes themselves).

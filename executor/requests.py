@@ -73,9 +73,10 @@ def parse_files(payload: Mapping[str, Any], runtime: Runtime) -> list[File]:
         if not isinstance(entry, dict):
             raise JobError(f"files[{index}] must be an object with content")
         default = runtime.source_file if index == 0 else f"file{index}.code"
-        name = entry.get("name") or default
-        if not isinstance(name, str):
+        name = entry.get("name")
+        if name is not None and not isinstance(name, str):
             raise JobError(f"files[{index}].name must be a string, got {name!r}")
+        name = name or default  # absent, null or "" take the default, as in Piston
         name = check_file_name(name)
         if name in seen:
             raise JobError(f"files[{index}].name {name!r} is given twice")

@@ -45,9 +45,7 @@ from executor.stdin import StdinFeed
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
-WAITING_PER_SLOT = 4
-BUSY = StageResult("XX", None, None, "The playground is busy: too many programs are "
-                   "waiting to run. Try again in a moment.", 0, 0, 0)  # fmt: skip
+BUSY = "the playground is busy: too many programs are waiting to run; try again"
 READ_BYTES = 65536
 
 
@@ -73,12 +71,13 @@ class Supervisor:
         uid_base: int,
         slots: int,
         root: str,
+        max_waiting: int,
     ) -> None:
         self.hierarchy = hierarchy
         self.uid_base = uid_base
         self.root = root
         self.free_slots = list(range(slots))
-        self.max_waiting = WAITING_PER_SLOT * slots
+        self.max_waiting = max_waiting
         self.waiting: deque[Job] = deque()
         self.runs: dict[str, Run] = {}
         self.loop = Loop()
@@ -131,11 +130,16 @@ class Supervisor:
         if len(self.waiting) >= self.max_waiting:
             log.warning("run_id=%s refused: %d runs waiting", job.run_id,
                         len(self.waiting))  # fmt: skip
-            self._emit_exit(job.run_id, job.stages[0].name, BUSY)
+            self._emit({"type": "refused", "run_id": job.run_id, "reason": BUSY})
             self._emit(messages.FinishedEvent(type="finished", run_id=job.run_id))
             return
         self.waiting.append(job)
         self._start_waiting()
+
+    def _tell_positions(self) -> None:
+        """Each waiting run learns how many are ahead of it."""
+        for position, job in enumerate(self.waiting):
+            self._emit({"type": "queued", "run_id": job.run_id, "position": position})
 
     def _start_waiting(self) -> None:
         while self.waiting and self.free_slots and self.running:
@@ -156,6 +160,7 @@ class Supervisor:
                 job.version,
             )
             self._start_stage(run)
+        self._tell_positions()
 
     def _start_stage(self, run: Run) -> None:
         job, stage = run.job, run.job.stages[run.stage_index]
@@ -381,6 +386,8 @@ class Supervisor:
             process = run.current
             if process is None:
                 continue
+            if run.draining_until is None and process.ended is not None:
+                continue  # the program has ended; its limits no longer apply
             if run.draining_until is not None:
                 if now >= run.draining_until:
                     self._end_stage(run)
@@ -416,6 +423,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cgroup-parent", default="")
     parser.add_argument("--uid-base", type=int, default=200_000)
     parser.add_argument("--slots", type=int, default=8)
+    parser.add_argument("--max-waiting", type=int, default=32)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -437,7 +445,9 @@ def main(argv: list[str] | None = None) -> None:
     os.chmod(root, 0o755)  # noqa: S103  # nosec B103
     control.sendall(messages.encode({"type": "ready"}))
     try:
-        Supervisor(control, hierarchy, args.uid_base, args.slots, root).serve()
+        Supervisor(
+            control, hierarchy, args.uid_base, args.slots, root, args.max_waiting
+        ).serve()
     finally:
         cgroups.release(hierarchy)
         shutil.rmtree(root, ignore_errors=True)

@@ -20,7 +20,12 @@ from django.urls import path  # noqa: E402
 from playground.api.consumers import RunConsumer  # noqa: E402
 
 websockets = SessionMiddlewareStack(
-    URLRouter([path("api/v2/connect", RunConsumer.as_asgi())])
+    URLRouter(
+        [
+            path("api/v2/connect", RunConsumer.as_asgi()),
+            path("api/v2/piston/connect", RunConsumer.as_asgi()),
+        ]
+    )
 )
 
 

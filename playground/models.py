@@ -25,3 +25,20 @@ class RunRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.language} {self.status or 'OK'}"
+
+
+class ApiKey(models.Model):
+    """A client's key: only its hash is stored; limits left empty take the
+    site's defaults."""
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64)
+    runs_per_second = models.FloatField(null=True, blank=True)
+    burst = models.PositiveIntegerField(null=True, blank=True)
+    max_runs_at_once = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -4,9 +4,13 @@ checking afterwards that nothing of a run is left on the host."""
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import socket
+import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,12 @@ from playground.api.results import collect
 from playground.registry import registry
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+# Every test client comes from 127.0.0.1: lift the per-client limits for the
+# suite (the live site inherits them). Tests of the limits set their own.
+for _name, _value in (("RUNS_PER_SECOND", "1000"), ("RUN_BURST", "1000"),
+                      ("MAX_RUNS_PER_CLIENT", "1000")):  # fmt: skip
+    os.environ.setdefault(f"PLAYGROUND_{_name}", _value)
 
 
 @pytest.fixture(autouse=True)
@@ -142,3 +152,68 @@ async def host_is_clean(backend: Backend) -> AsyncIterator[None]:
         time.sleep(0.05)
     assert sandbox_processes(supervisors) == [], "a process outlived its run"
     assert leftover_cgroups(supervisors) == [], "a stage's cgroup was not removed"
+
+
+# -- a live site: daphne on a free loopback port, with its own database ------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+ADMIN = ("teacher", "a-long-test-password")
+
+
+@pytest.fixture(scope="session")
+def site_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {**os.environ, "PLAYGROUND_VAR_DIR": str(tmp_path_factory.mktemp("var"))}
+
+
+@pytest.fixture(scope="session")
+def site_admin(site_env: dict[str, str], site: str) -> tuple[str, str]:
+    env = {**site_env, "DJANGO_SUPERUSER_PASSWORD": ADMIN[1]}
+    subprocess.run([sys.executable, "manage.py", "createsuperuser", "--noinput",
+                    "--username", ADMIN[0], "--email", "t@example.invalid"],
+                   cwd=PROJECT, env=env, check=True, capture_output=True)  # fmt: skip
+    return ADMIN
+
+
+@pytest.fixture(scope="session")
+def site(site_env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    env = site_env
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+                   cwd=PROJECT, env=env, check=True)  # fmt: skip
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "playground.asgi:application",
+        ],
+        cwd=PROJECT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("the site did not start") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

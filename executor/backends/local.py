@@ -22,7 +22,15 @@ from typing import Any
 from executor import messages
 from executor.config import PROJECT_DIR, Config
 from executor.errors import BackendError
-from executor.events import Event, Finished, Output, StageExited, StageStarted
+from executor.events import (
+    Event,
+    Finished,
+    Output,
+    Queued,
+    Refused,
+    StageExited,
+    StageStarted,
+)
 from executor.job import Job
 from executor.results import StageResult
 
@@ -51,6 +59,10 @@ def _event(frame: messages.Frame) -> Event:
         return Output(header["stream"], frame.payload)
     if header["type"] == "exit":
         return StageExited(header["stage"], StageResult.from_wire(header["result"]))
+    if header["type"] == "queued":
+        return Queued(int(header["position"]))
+    if header["type"] == "refused":
+        return Refused(str(header["reason"]))
     return Finished()
 
 
@@ -141,6 +153,7 @@ class SupervisorConnection:
             "--cgroup-parent", self.config.cgroup_parent or "",
             "--uid-base", str(self.config.sandbox_uid_base),
             "--slots", str(self.config.max_concurrent_runs),
+            "--max-waiting", str(self.config.max_waiting_runs),
         ]  # fmt: skip
         # Our own supervisor: a fixed argv, no shell.
         return subprocess.Popen(  # nosec B603

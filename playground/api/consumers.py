@@ -19,13 +19,14 @@ from django.utils import timezone
 from executor import config
 from executor.backends import RunHandle, get_backend
 from executor.errors import JobError
-from executor.events import Output, StageExited, StageStarted
+from executor.events import Output, Queued, Refused, StageExited, StageStarted
 from executor.job import Job
 from executor.requests import build_job
 from executor.results import OutputCollector, StageResult
 from executor.sandbox.init import FORWARDED
 from playground import audit
-from playground.api.results import exit_fields
+from playground.api import throttle
+from playground.api.results import RunRefused, exit_fields
 from playground.registry import registry
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,13 @@ class Close:
     NOT_INITIALISED = 4003
     STDIN_ONLY = 4004
     INVALID_SIGNAL = 4005
+    REFUSED = 4006  # over a client limit, or no room in the queue
     COMPLETED = 4999
 
 
 class RunConsumer(AsyncWebsocketConsumer):
     run: RunHandle | None = None
+    client: throttle.Client | None = None
     done = False  # the run ended; frames still in flight are ignored
     pump: asyncio.Task[None] | None = None
     timer: asyncio.Task[None] | None = None
@@ -109,6 +112,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         settings = config.get()
         try:
+            client = await throttle.identify(self._authorization(), self._address())
             job, runtime = build_job(
                 frame,
                 registry(),
@@ -116,9 +120,14 @@ class RunConsumer(AsyncWebsocketConsumer):
                 settings.defaults["page_output_bytes"],
                 interactive=True,
             )
+            throttle.acquire(client)
+        except throttle.Refused as exc:
+            await self.fail(str(exc), Close.REFUSED)
+            return
         except JobError as exc:
             await self.fail(str(exc))
             return
+        self.client = client
         self.run = await get_backend().submit(job)
         await self.send_json(
             {
@@ -136,17 +145,29 @@ class RunConsumer(AsyncWebsocketConsumer):
         output: list[str] = []
         try:
             await self._forward_events(run, results, output)
+        except RunRefused as exc:
+            await self.fail(str(exc), Close.REFUSED)
         finally:
+            if self.client is not None:
+                throttle.release(self.client)
             await audit.record(job, self._client(), self._surface(), started,
                                results, "".join(output))  # fmt: skip
         # Closed only once the record is written, so a client that saw the
         # end can count on it.
         await self.close(Close.COMPLETED)
 
+    def _address(self) -> str | None:
+        return (self.scope.get("client") or [None])[0]
+
+    def _authorization(self) -> str:
+        headers = dict(self.scope.get("headers", []))
+        return headers.get(b"authorization", b"").decode("latin-1")
+
     def _client(self) -> str:
-        address = (self.scope.get("client") or [None])[0]
         session = self.scope.get("session")
-        return audit.client_of(address, session.session_key if session else None)
+        key = session.session_key if session else None
+        name = self.client.name if self.client else audit.client_of(self._address())
+        return f"{name}, session {key[:12]}" if key else name
 
     def _surface(self) -> str:
         # Browsers always send Origin; API clients usually do not.
@@ -197,7 +218,11 @@ class RunConsumer(AsyncWebsocketConsumer):
         keep = audit.content_enabled()
         truncated = False
         async for event in run.events():
-            if isinstance(event, StageStarted):
+            if isinstance(event, Refused):
+                raise RunRefused(event.reason)
+            if isinstance(event, Queued):
+                await self.send_json({"type": "queue", "position": event.position})
+            elif isinstance(event, StageStarted):
                 output = OutputCollector()
                 await self.send_json({"type": "stage", "stage": event.stage})
             elif isinstance(event, Output):

@@ -3,7 +3,7 @@
 from typing import Any
 
 from executor.backends import RunHandle
-from executor.events import Output, StageExited
+from executor.events import Output, Refused, StageExited
 from executor.results import OutputCollector, StageResult
 
 
@@ -30,6 +30,10 @@ def exit_fields(result: StageResult) -> dict[str, Any]:
     }
 
 
+class RunRefused(Exception):
+    """The executor had no room for the run; the message says so."""
+
+
 async def collect(
     run: RunHandle, stages: dict[str, Any], results: dict[str, StageResult]
 ) -> None:
@@ -37,6 +41,8 @@ async def collect(
     and its result; what arrived stays filled in if this is cancelled."""
     output = OutputCollector()
     async for event in run.events():
+        if isinstance(event, Refused):
+            raise RunRefused(event.reason)
         if isinstance(event, Output):
             output.feed(event.stream, event.data)
         elif isinstance(event, StageExited):

@@ -14,10 +14,12 @@ from django.views.decorators.csrf import csrf_exempt
 from executor import config
 from executor.backends import get_backend
 from executor.errors import JobError
+from executor.job import Job
 from executor.requests import build_job
 from executor.results import StageResult
 from playground import audit
-from playground.api.results import collect
+from playground.api import packages, throttle
+from playground.api.results import RunRefused, collect
 from playground.registry import registry
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ def allow(method: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         def refuse(request: HttpRequest) -> JsonResponse:
             response = error(405, f"{request.method} is not allowed here; use {method}")
-            response["Allow"] = method
+            response["Allow"] = ", ".join(sorted(allowed))
             return response
 
         if asyncio.iscoroutinefunction(view):
@@ -69,6 +71,7 @@ def runtime_list() -> list[dict[str, Any]]:
     return listed
 
 
+@csrf_exempt  # another method gets the JSON 405, not Django's CSRF page
 @allow("GET")
 def runtimes(request: HttpRequest) -> JsonResponse:
     return JsonResponse(runtime_list(), safe=False)
@@ -83,16 +86,50 @@ def _body(request: HttpRequest) -> Any:
         raise JobError(f"the request body is not valid JSON: {exc}") from None
 
 
+def refused(status: int, exc: Exception, retry_after: int = 0) -> JsonResponse:
+    response = error(status, str(exc))
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
 @csrf_exempt
 @allow("POST")
 async def execute(request: HttpRequest) -> JsonResponse:
     settings = config.get()
+    address = request.META.get("REMOTE_ADDR")
     try:
+        client = await throttle.identify(request.headers.get("Authorization", ""),
+                                         address)  # fmt: skip
         job, runtime = build_job(
             _body(request), registry(), settings, settings.defaults["http_output_bytes"]
         )
+        throttle.acquire(client)
+    except throttle.Refused as exc:
+        response = refused(429 if exc.retry_after else 401, exc, exc.retry_after)
+        if response.status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="playground"'
+        return response
     except JobError as exc:
         return error(400, str(exc))
+    try:
+        stages = await _run(job, client.name)
+    except RunRefused as exc:
+        return refused(503, exc, retry_after=1)
+    finally:
+        throttle.release(client)
+    if "compile" in stages and "run" not in stages:
+        # As Piston does: clients that only read `run` see the compiler's
+        # errors. The program itself did not run.
+        stages["run"] = stages["compile"]
+    return JsonResponse(
+        {"language": runtime.language, "version": runtime.version, **stages}
+    )
+
+
+async def _run(job: Job, client: str) -> dict[str, Any]:
+    """Run a job to its end; a client that leaves stops it. Either way the
+    run leaves its audit record."""
     started = timezone.now()
     run = await get_backend().submit(job)
     stages: dict[str, Any] = {}
@@ -102,14 +139,24 @@ async def execute(request: HttpRequest) -> JsonResponse:
         await collect(run, stages, results)
         finished = True
     finally:
-        if not finished:  # the client went away and cancelled this view
+        if not finished:  # refused, or the client went away and cancelled us
             await run.stop()
-        client = audit.client_of(request.META.get("REMOTE_ADDR"))
         text = "".join(s["output"] for s in stages.values())
         await audit.record(job, client, "http", started, results, text)
-    return JsonResponse(
-        {"language": runtime.language, "version": runtime.version, **stages}
-    )
+    return stages
+
+
+@csrf_exempt
+async def packages_view(request: HttpRequest) -> JsonResponse:
+    """GET lists runtimes; POST installs and DELETE removes one (admin only)."""
+    if request.method in ("GET", "HEAD"):
+        return JsonResponse(packages.listing(), safe=False)
+    if request.method in ("POST", "DELETE"):
+        return await packages.change(request, install=request.method == "POST")
+    response = error(405, f"{request.method} is not allowed here; use GET, POST "
+                     "or DELETE")  # fmt: skip
+    response["Allow"] = "GET, POST, DELETE"
+    return response
 
 
 def bad_request(

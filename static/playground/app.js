@@ -615,11 +615,20 @@
     else if (frame.type === "data") onData(run, frame);
     else if (frame.type === "exit") onExit(run, frame);
     else if (frame.type === "error") onError(run, frame);
+    else if (frame.type === "queue") onQueue(run, frame);
   }
 
   function onRuntime(run, frame) {
     run.label = `${frame.language} ${frame.version}`;
     if (!run.stopping) setStatus(`Running ${run.label}…`);
+  }
+
+  function onQueue(run, frame) {
+    // Sent while every sandbox is busy; the first stage frame ends the wait.
+    const ahead = frame.position === 1 ? "1 run" : `${frame.position} runs`;
+    if (!run.stopping && !run.stageOpen) {
+      setStatus(`Waiting for a free sandbox: ${ahead} ahead of yours…`);
+    }
   }
 
   function onStage(run, frame) {

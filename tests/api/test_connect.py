@@ -97,8 +97,12 @@ class Session:
 
 
 @asynccontextmanager
-async def connected() -> AsyncIterator[Session]:
-    communicator = WebsocketCommunicator(application, "/api/v2/connect", headers=ORIGIN)
+async def connected(
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> AsyncIterator[Session]:
+    communicator = WebsocketCommunicator(
+        application, "/api/v2/connect", headers=ORIGIN + (headers or [])
+    )
     accepted, _ = await communicator.connect()
     assert accepted
     try:

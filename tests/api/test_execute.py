@@ -152,7 +152,9 @@ async def test_compile_error_is_ce_and_nothing_runs(client, language):
     result = await run(client, language, COMPILE_ERROR)
     assert result["compile"]["status"] == "CE"
     assert "not_declared_anywhere" in result["compile"]["stderr"]
-    assert "run" not in result
+    # As in Piston, `run` repeats the compile result: nothing else ran.
+    assert result["run"] == result["compile"]
+    assert "No such file" not in json.dumps(result)
 
 
 @pytest.mark.parametrize("language", COMPILED)

@@ -12,7 +12,7 @@ from channels.testing import ApplicationCommunicator
 
 from executor import config
 from executor.backends.local import LocalBackend
-from executor.events import StageExited
+from executor.events import Refused
 from executor.requests import build_job
 from playground.asgi import application
 from playground.registry import registry
@@ -67,7 +67,9 @@ async def test_output_cut_at_the_cap_never_splits_a_character(backend):
 
 
 async def test_a_full_queue_refuses_work_with_a_clear_message():
-    settings = dataclasses.replace(config.get(), max_concurrent_runs=1)
+    settings = dataclasses.replace(
+        config.get(), max_concurrent_runs=1, max_waiting_runs=4
+    )
     backend = LocalBackend(settings)
     payload = {"language": "bash", "files": [{"content": "sleep 2"}],
                "run_timeout": 3000}  # fmt: skip
@@ -76,10 +78,10 @@ async def test_a_full_queue_refuses_work_with_a_clear_message():
         job, _ = build_job(payload, registry(), settings, 1024)
         runs.append(await backend.submit(job))
 
-    refused = [e async for e in runs[-1].events() if isinstance(e, StageExited)]
+    events = [e async for e in runs[-1].events()]
 
-    assert refused[0].result.status == "XX"
-    assert "busy" in refused[0].result.message
+    assert isinstance(events[0], Refused)
+    assert "busy" in events[0].reason
     for run in runs[:-1]:
         await run.stop()
     await backend.aclose()

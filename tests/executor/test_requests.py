@@ -128,7 +128,7 @@ def test_raised_maximum_allows_a_longer_limit():
     assert job.stages[-1].limits.wall_time_ms == 10000
 
 
-@pytest.mark.parametrize("given", [True, False, "3000", 1.5, 3000.0, [3000], {}])
+@pytest.mark.parametrize("given", [True, False, "3000", 1.5, 3000.5, [3000], {}])
 def test_limit_of_the_wrong_type_is_refused(given):
     with pytest.raises(LimitError, match="run_memory_limit"):
         build(request(run_memory_limit=given))
@@ -139,8 +139,14 @@ def test_negative_limit_other_than_minus_one_is_refused():
         build({**request(), "language": "c", "compile_timeout": -5})
 
 
+def test_whole_number_decimals_are_accepted_as_piston_does():
+    assert resolve("run_timeout", 2000.0, 3000, 3000) == 2000
+    with pytest.raises(LimitError, match="exceeds the maximum"):
+        resolve("run_timeout", 1e12, 3000, 3000)
+
+
 def test_resolve_keeps_the_field_name_in_every_refusal():
-    for bad in ("1", 2.0, True, -2, 10**9):
+    for bad in ("1", 2.5, True, -2, 10**9):
         with pytest.raises(LimitError, match="run_cpu_time"):
             resolve("run_cpu_time", bad, 3000, 5000)
 

@@ -1,0 +1,86 @@
+"""Piston's package endpoints: anyone may list; only the administrator may
+install or remove, and everyone else is told why not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.test import AsyncClient
+
+from executor.runtimes import Registry, Runtime
+from playground.api import packages
+
+ADMIN_KEY = "a-long-administrator-key-for-tests"
+
+
+@pytest.fixture
+def admin(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_ADMIN_KEY", ADMIN_KEY)
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+async def change(method: str, body: object, headers: dict | None = None):
+    client = AsyncClient()
+    send = client.post if method == "POST" else client.delete
+    return await send(
+        "/api/v2/packages",
+        json.dumps(body),
+        content_type="application/json",
+        headers=headers or {},
+    )
+
+
+async def test_anyone_may_list_runtimes_and_whether_they_are_installed():
+    response = await AsyncClient().get("/api/v2/packages")
+    listed = {p["language"]: p for p in response.json()}
+    assert listed["python"]["installed"] is True
+    assert listed["python"]["language_version"]
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
+async def test_changes_without_the_administrator_key_are_403(method, headers, admin):
+    response = await change(method, {"language": "bash"}, headers)
+    assert response.status_code == 403
+    assert "administrator key" in response.json()["message"]
+
+
+async def test_without_a_configured_key_nobody_may_change(monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_ADMIN_KEY", raising=False)
+    response = await change("POST", {"language": "bash"}, {"Authorization": "Bearer "})
+    assert response.status_code == 403
+
+
+async def test_bad_bodies_and_unknown_languages_are_refused(admin):
+    assert (await change("POST", {"nope": 1}, admin)).status_code == 400
+    response = await change("POST", {"language": "cobol"}, admin)
+    assert response.status_code == 404 and "cobol" in response.json()["message"]
+
+
+async def test_the_administrator_installs_a_runtime(admin):
+    response = await change("POST", {"language": "bash"}, admin)  # already there
+    assert response.status_code == 200, response.content
+    assert response.json()["installed"] is True
+
+
+class _OneRuntime:
+    """A registry of one runtime that needs no Debian package."""
+
+    def __init__(self) -> None:
+        runtime = Runtime("empty", None, [], "main.x", ["true"], "", Path("x.toml"))
+        self.value = Registry([runtime])
+
+    def __call__(self) -> Registry:
+        return self.value
+
+    def cache_clear(self) -> None:
+        pass
+
+
+async def test_the_administrator_removes_a_runtime(admin, monkeypatch):
+    monkeypatch.setattr(packages, "registry", _OneRuntime())
+    response = await change("DELETE", {"language": "empty"}, admin)
+    assert response.status_code == 200, response.content
+    assert response.json()["language"] == "empty"
