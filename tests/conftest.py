@@ -9,11 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
+import hypothesis.configuration
 import pytest
 
 from executor import config
@@ -24,6 +27,14 @@ from playground.api.results import collect
 from playground.registry import registry
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+# Property-based tests keep no example database, and whatever Hypothesis
+# stores goes to a temporary directory of this user, not into the checkout.
+hypothesis.configuration.set_hypothesis_home_dir(
+    Path(tempfile.gettempdir()) / f"playground-hypothesis-{os.getuid()}"
+)
+hypothesis.settings.register_profile("suite", database=None)
+hypothesis.settings.load_profile("suite")
 
 # Every test client comes from 127.0.0.1: lift the per-client limits for the
 # suite (the live site inherits them). Tests of the limits set their own.

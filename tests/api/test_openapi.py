@@ -49,9 +49,12 @@ CONFIG = SchemathesisConfig.from_dict(
             {
                 "include-path-regex": "^/api/v2/piston/",
                 "phases": {"coverage": {"enabled": False}},
-                "generation": {"max-examples": 2},
+                "generation": {"max-examples": 2, "database": "none"},
             },
-            {"include-path-regex": "/execute$", "generation": {"max-examples": 12}},
+            {
+                "include-path-regex": "/execute$",
+                "generation": {"max-examples": 12, "database": "none"},
+            },
             # A missing administrator key is a 403 by design; this check
             # insists on 401 for any missing Authorization header.
             {
