@@ -15,18 +15,16 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.exceptions import SuspiciousFileOperation  # noqa: E402
 from django.http import HttpResponseNotFound  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from playground.api.consumers import RunConsumer  # noqa: E402
+from playground.api.consumers import NoSuchSocket, RunConsumer  # noqa: E402
 
 websockets = SessionMiddlewareStack(
-    URLRouter(
-        [
-            path("api/v2/connect", RunConsumer.as_asgi()),
-            path("api/v2/piston/connect", RunConsumer.as_asgi()),
-        ]
-    )
-)
+    URLRouter([
+        re_path(r"^api/v2/(?:piston/)?connect/?$", RunConsumer.as_asgi()),
+        re_path(r"", NoSuchSocket.as_asgi()),
+    ])
+)  # fmt: skip
 
 
 class StaticFiles(ASGIStaticFilesHandler):

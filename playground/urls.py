@@ -9,8 +9,8 @@ admin.site.site_header = "Playground administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", pages.home, name="home"),
-    path("api/v2/openapi.json", docs.openapi_json),
-    path("api/docs", docs.docs_page),
+    re_path(r"^api/v2/(?:piston/)?openapi\.json/?$", docs.openapi_json),
+    re_path(r"^api/docs/?$", docs.docs_page),
 ]
 
 # The public Piston instance serves its API under /api/v2/piston/, and clients

@@ -241,15 +241,19 @@ class LocalBackend:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.connections: dict[asyncio.AbstractEventLoop, SupervisorConnection] = {}
+        self.starting: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     async def _connection(self) -> SupervisorConnection:
+        # One supervisor per loop: requests that arrive while it starts wait
+        # for it rather than each starting their own.
         loop = asyncio.get_running_loop()
-        connection = self.connections.get(loop)
-        if connection is None or not connection.alive:
-            connection = SupervisorConnection(self.config)
-            await connection.start()
-            self.connections[loop] = connection
-        return connection
+        async with self.starting.setdefault(loop, asyncio.Lock()):
+            connection = self.connections.get(loop)
+            if connection is None or not connection.alive:
+                connection = SupervisorConnection(self.config)
+                await connection.start()
+                self.connections[loop] = connection
+            return connection
 
     async def submit(self, job: Job) -> LocalRun:
         try:

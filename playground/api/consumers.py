@@ -45,7 +45,7 @@ class Close:
     NOT_INITIALISED = 4003
     STDIN_ONLY = 4004
     INVALID_SIGNAL = 4005
-    REFUSED = 4006  # over a client limit, or no room in the queue
+    REFUSED = 4006  # an unknown key, over a client limit, or no room left
     COMPLETED = 4999
 
 
@@ -253,3 +253,10 @@ class RunConsumer(AsyncWebsocketConsumer):
                 continue  # a character split by the cap is dropped, not replaced
             if text := output.feed(stream, b"", final=True):
                 await self.send_json({"type": "data", "stream": stream, "data": text})
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Any other websocket path: refused at the handshake (HTTP 403)."""
+
+    async def connect(self) -> None:
+        await self.close()

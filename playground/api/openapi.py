@@ -46,7 +46,7 @@ for a sandbox, then per stage `{"type": "stage", "stage"}`, `{"type": "data",
 "truncated"}`. A bad frame gets `{"type": "error", "message"}` and the socket
 closes. Close codes: 4000 already initialised, 4001 no init in time, 4002
 error, 4003 not initialised, 4004 only stdin can be written, 4005 invalid
-signal, 4006 refused (rate limit or full queue), 4999 the run is complete.
+signal, 4006 refused (unknown key, rate limit or full queue), 4999 the run is complete.
 stdin is a terminal, and the wall-time limit is the longer
 `PLAYGROUND_INTERACTIVE_WALL_TIME_MS`.
 """

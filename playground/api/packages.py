@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+from playground.api.throttle import bearer_token
 from playground.registry import registry
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def listing() -> list[dict[str, Any]]:
 
 def is_administrator(request: HttpRequest) -> bool:
     key = os.environ.get("PLAYGROUND_ADMIN_KEY", "")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    given = bearer_token(request.headers.get("Authorization", "")) or ""
     return bool(key) and hmac.compare_digest(given.encode(), key.encode())
 
 
@@ -43,7 +44,7 @@ async def change(request: HttpRequest, install: bool) -> JsonResponse:
         language = body["language"]
         if not isinstance(language, str):
             raise TypeError(language)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return JsonResponse({"message": "the body must be JSON with a 'language' "
                              "(and optionally a 'version')"}, status=400)  # fmt: skip
     runtime = next((rt for rt in registry().all if language in rt.names()), None)

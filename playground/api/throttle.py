@@ -55,6 +55,13 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer TOKEN` header; the scheme's
+    case does not matter, and any other scheme carries no token here."""
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def _defaults(name: str, key: ApiKey | None = None) -> Client:
     return Client(
         name=name,
@@ -68,7 +75,7 @@ def _defaults(name: str, key: ApiKey | None = None) -> Client:
 @sync_to_async
 def identify(authorization: str, address: str | None) -> Client:
     """The client behind a request; an unknown or revoked key is refused."""
-    given = authorization.removeprefix("Bearer ").strip()
+    given = bearer_token(authorization) or ""
     if not given.startswith(KEY_PREFIX):
         return _defaults(f"address {address or 'unknown'}")
     key = ApiKey.objects.filter(prefix=given[:12], revoked=False).first()

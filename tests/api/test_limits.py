@@ -7,7 +7,8 @@ import asyncio
 import io
 import json
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.test import AsyncClient
 
 from executor import config
@@ -111,3 +112,28 @@ async def test_a_waiting_page_is_told_its_place_in_the_queue(backend):
 
     assert session.of_type("queue")[0]["position"] == 0
     assert session.text("stdout") == "finally\n"
+
+
+async def test_the_bearer_scheme_is_case_insensitive_and_required():
+    key = await asyncio.to_thread(create_key, "schemes", "--burst", "1",
+                                  "--runs-per-second", "0.1")  # fmt: skip
+    client = AsyncClient()
+
+    async def send(authorization: str) -> int:
+        response = await client.post(
+            "/api/v2/execute",
+            json.dumps(HELLO),
+            content_type="application/json",
+            headers={"Authorization": authorization},
+        )
+        return response.status_code
+
+    assert await send(f"bearer {key}") == 200  # the key's one run
+    assert await send(f"BEARER {key}") == 429  # the same key, now over its limit
+    assert await send(key) == 200  # no scheme: not a key, so the address
+
+
+def test_key_limits_must_be_positive_numbers():
+    for bad in ("0", "-1", "nan"):
+        with pytest.raises(CommandError):
+            call_command("apikey", "create", f"bad{bad}", "--runs-per-second", bad)

@@ -87,3 +87,12 @@ async def test_the_administrator_removes_a_runtime(admin, monkeypatch):
     response = await change("DELETE", {"language": "empty"}, admin)
     assert response.status_code == 200, response.content
     assert response.json()["language"] == "empty"
+
+
+async def test_a_body_nested_too_deep_is_a_400(admin):
+    client = AsyncClient()
+    body = "[" * 100_000 + "]" * 100_000
+    response = await client.post(
+        "/api/v2/packages", body, content_type="application/json", headers=admin
+    )
+    assert response.status_code == 400

@@ -68,3 +68,13 @@ async def test_a_foreign_page_may_not_connect():
     communicator = WebsocketCommunicator(application, "/api/v2/connect", headers)
     accepted, _ = await communicator.connect()
     assert not accepted
+
+
+async def test_the_socket_path_may_end_in_a_slash_and_others_are_refused():
+    for path, accepted in (("/api/v2/connect/", True),
+                           ("/api/v2/piston/connect", True),
+                           ("/api/v2/nowhere", False)):  # fmt: skip
+        communicator = WebsocketCommunicator(application, path)
+        connected_, _ = await communicator.connect()
+        assert connected_ is accepted, path
+        await communicator.disconnect()

@@ -3,6 +3,7 @@ not start, the client sees status XX, and the operator's log names the step."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import subprocess
@@ -103,3 +104,35 @@ def test_the_command_line_explains_an_unknown_language(tmp_path):
     assert done.returncode != 0
     assert "language 'cobol' is not installed" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_requests_arriving_together_start_one_supervisor():
+    before = _our_supervisors()
+    backend = LocalBackend(config.get())
+    await asyncio.gather(*(backend._connection() for _ in range(6)))
+    started = _our_supervisors() - before
+    await backend.aclose()
+    assert len(started) == 1
+
+
+def _our_supervisors() -> set[str]:
+    return {
+        p for p in os.listdir("/proc") if p.isdigit()
+        and b"executor.supervisor" in _cmdline(p) and _parent(p) == os.getpid()
+    }  # fmt: skip
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _parent(pid: str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
