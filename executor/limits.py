@@ -31,12 +31,6 @@ class Limits:
     def from_wire(cls, data: dict[str, Any]) -> Limits:
         return cls(**{name: int(data[name]) for name in cls.__dataclass_fields__})
 
-    def lowered(self, **overrides: int) -> Limits:
-        """These limits with some replaced by smaller values."""
-        return replace(
-            self, **{k: min(v, getattr(self, k)) for k, v in overrides.items()}
-        )
-
     def raised(self, **overrides: int) -> Limits:
         """These limits with some replaced by larger values (runtime needs)."""
         return replace(

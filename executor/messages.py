@@ -61,6 +61,18 @@ class ExitEvent(TypedDict):
     result: dict[str, Any]
 
 
+class QueuedEvent(TypedDict):
+    type: Literal["queued"]
+    run_id: str
+    position: int
+
+
+class RefusedEvent(TypedDict):
+    type: Literal["refused"]
+    run_id: str
+    reason: str
+
+
 class FinishedEvent(TypedDict):
     type: Literal["finished"]
     run_id: str

@@ -42,9 +42,6 @@ SIGNAL_MEANINGS: dict[int, str] = {
     signals.SIGQUIT: "quit",
 }
 
-# Why the supervisor ended a stage before the program ended itself.
-KILL_REASONS = ("wall", "cpu", "stdout", "stderr", "stopped", "setup", "lost")
-
 
 def signal_name(signum: int) -> str:
     try:

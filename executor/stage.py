@@ -111,9 +111,7 @@ class StageProcess:
     children_peak_bytes: int = 0
     report_open: bool = True
 
-    def start(
-        self, spec: Spec, hierarchy: cgroups.Hierarchy, host_id: int, root: str
-    ) -> None:
+    def start(self, spec: Spec, host_id: int, root: str) -> None:
         try:
             self.launched = launch(
                 spec, self.streams.child, self.cgroup.join_paths(), host_id, root

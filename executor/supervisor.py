@@ -130,7 +130,8 @@ class Supervisor:
         if len(self.waiting) >= self.max_waiting:
             log.warning("run_id=%s refused: %d runs waiting", job.run_id,
                         len(self.waiting))  # fmt: skip
-            self._emit({"type": "refused", "run_id": job.run_id, "reason": BUSY})
+            self._emit(messages.RefusedEvent(type="refused", run_id=job.run_id,
+                                             reason=BUSY))  # fmt: skip
             self._emit(messages.FinishedEvent(type="finished", run_id=job.run_id))
             return
         self.waiting.append(job)
@@ -139,7 +140,8 @@ class Supervisor:
     def _tell_positions(self) -> None:
         """Each waiting run learns how many are ahead of it."""
         for position, job in enumerate(self.waiting):
-            self._emit({"type": "queued", "run_id": job.run_id, "position": position})
+            self._emit(messages.QueuedEvent(type="queued", run_id=job.run_id,
+                                            position=position))  # fmt: skip
 
     def _start_waiting(self) -> None:
         while self.waiting and self.free_slots and self.running:
@@ -193,7 +195,7 @@ class Supervisor:
         streams = Streams.create(terminal, job.stdout_terminal)
         process = StageProcess(job.run_id, stage, streams, cgroup)
         run.current = process
-        process.start(spec, self.hierarchy, self.uid_base + 2 * run.slot, self.root)
+        process.start(spec, self.uid_base + 2 * run.slot, self.root)
         self._watch_stage(run, process)
 
     def _fail_before_start(self, run: Run, exc: SandboxError) -> None:

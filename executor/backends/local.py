@@ -16,7 +16,7 @@ import socket
 # subprocess starts the supervisor with a fixed argv, never a shell.
 import subprocess  # nosec B404
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from executor import messages
@@ -93,21 +93,23 @@ class LocalRun:
             self.deliver(StageExited(self.last_stage, result))
             self.deliver(Finished())
 
-    async def _send(self, header: dict[str, Any], payload: bytes = b"") -> None:
+    async def _send(self, header: Mapping[str, Any], payload: bytes = b"") -> None:
         if self.connection is not None and not self.done:
-            await self.connection.send({**header, "run_id": self.run_id}, payload)
+            await self.connection.send(header, payload)
 
     async def write_stdin(self, data: bytes) -> None:
-        await self._send({"type": "stdin"}, data)
+        await self._send(messages.RunCommand(type="stdin", run_id=self.run_id), data)
 
     async def close_stdin(self) -> None:
-        await self._send({"type": "close_stdin"})
+        await self._send(messages.RunCommand(type="close_stdin", run_id=self.run_id))
 
     async def send_signal(self, signum: int) -> None:
-        await self._send({"type": "signal", "signal": signum})
+        await self._send(
+            messages.SignalCommand(type="signal", run_id=self.run_id, signal=signum)
+        )
 
     async def stop(self) -> None:
-        await self._send({"type": "stop"})
+        await self._send(messages.RunCommand(type="stop", run_id=self.run_id))
 
 
 class SupervisorConnection:
@@ -206,7 +208,7 @@ class SupervisorConnection:
             run.lose()
         self.runs.clear()
 
-    async def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
+    async def send(self, header: Mapping[str, Any], payload: bytes = b"") -> None:
         if not self.alive or self.writer is None:
             return
         try:
@@ -219,7 +221,7 @@ class SupervisorConnection:
     async def submit(self, job: Job) -> LocalRun:
         run = LocalRun(self, job)
         self.runs[job.run_id] = run
-        await self.send({"type": "start", "job": job.to_wire()})
+        await self.send(messages.Start(type="start", job=job.to_wire()))
         if not self.alive:
             run.lose()
         return run

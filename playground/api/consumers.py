@@ -216,7 +216,6 @@ class RunConsumer(AsyncWebsocketConsumer):
     ) -> None:
         output = OutputCollector()
         keep = audit.content_enabled()
-        truncated = False
         async for event in run.events():
             if isinstance(event, Refused):
                 raise RunRefused(event.reason)
