@@ -108,3 +108,18 @@ LOGGING = {
         "level": os.environ.get("PLAYGROUND_LOG_LEVEL", "INFO"),
     },
 }
+
+# Sharing and embedding. Origins that may frame /embed/ pages, separated by
+# spaces or commas: `*` (the default) lets any site embed snippets.
+PLAYGROUND_EMBED_ORIGINS = (
+    os.environ.get("PLAYGROUND_EMBED_ORIGINS", "*").replace(",", " ").split()
+)
+# Teachers' accounts are made by an administrator unless sign-up is enabled.
+PLAYGROUND_SIGNUP = os.environ.get("PLAYGROUND_SIGNUP", "") == "1"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/collections/"
+LOGOUT_REDIRECT_URL = "/"
+# The CSRF token reaches scripts through the page, not the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from playground import pages
 from playground.api import docs, views
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     re_path(r"^api/v2/(?:piston/)?openapi\.json/?$", docs.openapi_json),
     re_path(r"^api/docs/?$", docs.docs_page),
+    path("", include("playground.share.urls")),
 ]
 
 # The public Piston instance serves its API under /api/v2/piston/, and clients

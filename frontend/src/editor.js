@@ -1,7 +1,8 @@
 // The playground's code editor: CodeMirror 6 behind a three-method API.
 //
 // esbuild bundles this file into static/playground/editor.bundle.js, which
-// exposes window.PlaygroundEditor.create(parent, {language, doc, onRun}).
+// exposes window.PlaygroundEditor.create(parent, {language, doc, onRun,
+// readOnly}).
 // The page script (static/playground/app.js) needs no build step because
 // everything it uses from CodeMirror goes through that object.
 
@@ -123,7 +124,10 @@ function languageFor(mode) {
   }
 }
 
-function create(parent, { language = "", doc = "", onRun = null, nonce = "" } = {}) {
+function create(
+  parent,
+  { language = "", doc = "", onRun = null, nonce = "", readOnly = false } = {},
+) {
   const languageSlot = new Compartment();
   const runKeys = Prec.highest(
     keymap.of([
@@ -163,6 +167,8 @@ function create(parent, { language = "", doc = "", onRun = null, nonce = "" } = 
         keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
         EditorView.contentAttributes.of({ "aria-label": "Code editor" }),
         languageSlot.of(languageFor(language)),
+        // Embeds may show code that readers run but do not change.
+        EditorState.readOnly.of(readOnly),
       ],
     }),
   });

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -170,5 +171,8 @@ def server_error(request: HttpRequest) -> JsonResponse:
                  "it has been logged")  # fmt: skip
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    if not request.path.startswith("/api/"):  # a person's page, not a client's
+        return render(request, "playground/not_found.html",
+                      {"what": f"page {request.path}"}, status=404)  # fmt: skip
     return error(404, f"no API endpoint at {request.path}; see /api/v2/runtimes")

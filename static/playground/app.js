@@ -463,6 +463,10 @@
 
   const dataElement = byId("runtimes-data");
   const runtimes = dataElement ? JSON.parse(dataElement.textContent) : [];
+  // A snippet page or an embed says what to load and how (share.js).
+  const pageElement = byId("page-data");
+  const pageData = (pageElement && JSON.parse(pageElement.textContent)) || {};
+  const embed = pageData.embed ?? null;
 
   // A language's name is its option value unless several versions share it.
   const nameCounts = new Map();
@@ -492,12 +496,17 @@
     ui.language.append(new Option(`${rt.language} ${rt.version}`, optionValue(rt)));
   }
   let current = runtimes[0] ?? null;
+  // What a snippet brings besides the editor's text; runs send it unchanged.
+  let firstName = "";
+  let otherFiles = [];
+  let args = [];
 
   function makeEditor() {
     const options = {
       language: current?.editor_mode ?? "",
       doc: current?.starter ?? "",
       onRun: startRun,
+      readOnly: Boolean(embed?.readonly),
       nonce: document.querySelector('meta[name="csp-nonce"]')?.content ?? "",
     };
     if (window.PlaygroundEditor) {
@@ -508,6 +517,7 @@
     const area = document.createElement("textarea");
     area.className = "plain-editor";
     area.spellcheck = false;
+    area.readOnly = options.readOnly;
     area.value = options.doc;
     area.setAttribute("aria-label", "Code editor");
     area.addEventListener("keydown", runOnModEnter);
@@ -564,12 +574,13 @@
       type: "init",
       language: current.language,
       version: current.version,
-      files: [{ content: editor.getCode() }],
-      args: [],
+      files: currentFiles(),
+      args,
     };
     if (stdin !== "") init.stdin = stdin;
 
     view.clear();
+    document.dispatchEvent(new CustomEvent("playground:run"));
     const run = {
       socket: new WebSocket(socketUrl()),
       parsers: { stdout: new AnsiParser(), stderr: new AnsiParser() },
@@ -765,11 +776,55 @@
     ui.input.value = "";
   }
 
+  // ── Snippets ────────────────────────────────────────────────────────
+
+  function currentFiles() {
+    const first = { content: editor.getCode() };
+    if (firstName) first.name = firstName;
+    return [first, ...otherFiles];
+  }
+
+  // Loads shared content: its exact runtime when installed, else the one the
+  // server chose (the page then shows a "saved with X, running on Y" note).
+  function load(content) {
+    const wanted = content.runtime ?? content;
+    const rt = findRuntime(`${wanted.language}@${wanted.version}`)
+      ?? findRuntime(wanted.language);
+    if (rt && rt !== current) switchLanguage(rt, { ask: false });
+    const [first, ...rest] = content.files ?? [];
+    firstName = first?.name ?? "";
+    otherFiles = rest;
+    args = content.args ?? [];
+    editor.setCode(first?.content ?? "");
+    ui.stdin.value = content.stdin ?? "";
+  }
+
+  function state() {
+    return {
+      language: current?.language ?? "",
+      version: current?.version ?? "",
+      files: currentFiles(),
+      stdin: ui.stdin.value,
+      args,
+    };
+  }
+
+  function stopOnShortcut(event) {
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && event.shiftKey && event.key === "Enter") {
+      event.preventDefault();
+      event.stopPropagation();
+      stopRun();
+    }
+  }
+
   // ── Wiring ──────────────────────────────────────────────────────────
 
   const editor = makeEditor();
 
   ui.run.addEventListener("click", startRun);
+  // Capture, so that the editor's own key bindings do not see it first.
+  window.addEventListener("keydown", stopOnShortcut, true);
   ui.stop.addEventListener("click", stopRun);
   ui.eof.addEventListener("click", sendEof);
   ui.stdin.addEventListener("keydown", runOnModEnter);
@@ -791,8 +846,12 @@
 
   showIdle();
   if (runtimes.length === 0) setStatus("No languages are available right now", "error");
+  if (pageData.snippet) load(pageData.snippet);
 
   window.playground = {
+    load,
+    state,
+    run: startRun,
     getCode: () => editor.getCode(),
     setCode: (text) => editor.setCode(text),
     // Switches without asking: unedited starter code is replaced, edits kept.

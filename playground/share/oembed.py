@@ -1,0 +1,84 @@
+"""oEmbed (JSON) for snippet and embed links, and the words of the
+OpenGraph preview that chat apps show for a snippet link."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode, urlsplit
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.utils.html import escape
+from django.views.decorators.http import require_GET
+
+from playground.models import Snippet
+from playground.share import store
+
+LINK = re.compile(r"^/(?:s|embed)/([a-z0-9]{12,32})/?$")
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 720, 360
+SUMMARY_CHARS = 200
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"message": message}, status=status)
+
+
+def _size(request: HttpRequest, name: str, default: int) -> int:
+    value = request.GET.get(name, "")
+    return min(default, int(value)) if value.isdigit() and int(value) > 0 else default
+
+
+@require_GET
+def oembed(request: HttpRequest) -> JsonResponse:
+    url = request.GET.get("url", "")
+    if request.GET.get("format", "json") != "json":
+        return _error(501, "only format=json is served")
+    parts = urlsplit(url)
+    match = LINK.match(parts.path)
+    if not url or parts.netloc != request.get_host() or match is None:
+        return _error(404, "url must be a snippet link of this site, "
+                      f"like {request.build_absolute_uri('/s/<id>')}")  # fmt: skip
+    snippet = store.find(match.group(1))
+    if snippet is None or snippet.taken_down:
+        return _error(404, f"no snippet {match.group(1)} to embed")
+    return JsonResponse(_answer(request, snippet))
+
+
+def _answer(request: HttpRequest, snippet: Snippet) -> dict[str, object]:
+    width = _size(request, "maxwidth", DEFAULT_WIDTH)
+    height = _size(request, "maxheight", DEFAULT_HEIGHT)
+    src = request.build_absolute_uri(reverse("embed", args=[snippet.id]))
+    title = title_of(snippet)
+    html = (f'<iframe src="{escape(src)}" width="{width}" height="{height}" '
+            f'title="{escape(title)}" loading="lazy"></iframe>')  # fmt: skip
+    return {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": "Code playground",
+        "provider_url": request.build_absolute_uri("/"),
+        "title": title,
+        "html": html,
+        "width": width,
+        "height": height,
+    }
+
+
+def title_of(snippet: Snippet) -> str:
+    return f"{snippet.language} {snippet.version} snippet {snippet.id}"
+
+
+def summary_of(snippet: Snippet) -> str:
+    """The first lines of the code, for link previews."""
+    code = snippet.files[0]["content"] if snippet.files else ""
+    text = " ".join(code.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def preview(request: HttpRequest, snippet: Snippet) -> dict[str, str]:
+    """What a snippet page's OpenGraph and oEmbed discovery tags need."""
+    url = request.build_absolute_uri(reverse("snippet", args=[snippet.id]))
+    query = urlencode({"url": url, "format": "json"})
+    return {
+        "preview_summary": summary_of(snippet),
+        "oembed_url": request.build_absolute_uri(f"{reverse('oembed')}?{query}"),
+    }

@@ -1,0 +1,94 @@
+"""Saving snippets and finding them again.
+
+Saving is idempotent: the id is derived from the content, so a second share
+of the same content finds the first row and changes nothing in it (its
+parent included). Creation spends a token from the client's snippet bucket
+(PLAYGROUND_SNIPPETS_PER_SECOND, PLAYGROUND_SNIPPET_BURST), kept apart from
+its runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from playground.api import throttle
+from playground.models import Snippet
+from playground.share.content import Content, SnippetError
+
+log = logging.getLogger(__name__)
+
+
+def snippet_client(address: str | None) -> throttle.Client:
+    """The bucket a client's shares come from, separate from its runs."""
+    rate = os.environ.get("PLAYGROUND_SNIPPETS_PER_SECOND") or "0.5"
+    burst = os.environ.get("PLAYGROUND_SNIPPET_BURST") or "20"
+    try:
+        return throttle.Client(f"snippets of address {address or 'unknown'}",
+                               float(rate), int(burst), 1)  # fmt: skip
+    except ValueError:
+        raise SnippetError(
+            "PLAYGROUND_SNIPPETS_PER_SECOND and PLAYGROUND_SNIPPET_BURST must be "
+            f"numbers, got {rate!r} and {burst!r}"
+        ) from None
+
+
+def same_content(row: Snippet, content: Content) -> bool:
+    stored = Content(row.language, row.version, row.files, row.stdin, row.args,
+                     row.options)  # fmt: skip
+    return stored.canonical() == content.canonical()
+
+
+def save(content: Content, parent: Snippet | None, address: str | None) -> Snippet:
+    """The snippet for this content: the existing one, or a new row.
+
+    Raises throttle.Refused when the client shares too fast."""
+    for snippet_id in content.ids():
+        existing = Snippet.objects.filter(id=snippet_id).first()
+        if existing is not None:
+            if same_content(existing, content):
+                return existing
+            continue  # a prefix collision: the next, longer id is free
+        throttle.take_token(snippet_client(address))
+        return _create(snippet_id, content, parent, address)
+    raise SnippetError("no free id for this content; please report this")
+
+
+def _create(
+    snippet_id: str, content: Content, parent: Snippet | None, address: str | None
+) -> Snippet:
+    row = Snippet(
+        id=snippet_id,
+        language=content.language,
+        version=content.version,
+        files=content.files,
+        stdin=content.stdin,
+        args=content.args,
+        options=content.options,
+        size=len(content.canonical()),
+        parent=parent,
+        creator=f"address {address or 'unknown'}",
+    )
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        # Two identical shares raced; the first one's row is the snippet.
+        return Snippet.objects.get(id=snippet_id)
+    log.info("snippet=%s saved: %s %s, %d bytes, parent=%s", row.id,
+             row.language, row.version, row.size, parent and parent.id)  # fmt: skip
+    return row
+
+
+def find(snippet_id: str) -> Snippet | None:
+    return Snippet.objects.filter(id=snippet_id.lower()).first()
+
+
+def take_down(snippet: Snippet, reason: str) -> None:
+    snippet.taken_down_at = timezone.now()
+    snippet.takedown_reason = reason
+    snippet.save(update_fields=["taken_down_at", "takedown_reason"])
+    log.warning("snippet=%s taken down: %s", snippet.id, reason)
