@@ -40,3 +40,14 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; the
     .venv/bin/pip install -q --require-hashes -r requirements.lock
     echo "$sum" > "$stamp"
 fi
+
+# The browser tests inject axe-core (pinned in tests/browser/axe/) into the
+# pages they check for accessibility; nothing is fetched while they run.
+if [ "$want_browser" = "--with-browser" ]; then
+    axe_stamp=tests/browser/axe/node_modules/.lock.sha256
+    axe_sum=$(sha256sum tests/browser/axe/package-lock.json | cut -d' ' -f1)
+    if [ "$(cat "$axe_stamp" 2>/dev/null)" != "$axe_sum" ]; then
+        (cd tests/browser/axe && npm ci --silent --no-audit --no-fund)
+        echo "$axe_sum" > "$axe_stamp"
+    fi
+fi

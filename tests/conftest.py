@@ -39,7 +39,9 @@ hypothesis.settings.load_profile("suite")
 # Every test client comes from 127.0.0.1: lift the per-client limits for the
 # suite (the live site inherits them). Tests of the limits set their own.
 for _name, _value in (("RUNS_PER_SECOND", "1000"), ("RUN_BURST", "1000"),
-                      ("MAX_RUNS_PER_CLIENT", "1000")):  # fmt: skip
+                      ("MAX_RUNS_PER_CLIENT", "1000"),
+                      ("SNIPPETS_PER_SECOND", "1000"),
+                      ("SNIPPET_BURST", "1000")):  # fmt: skip
     os.environ.setdefault(f"PLAYGROUND_{_name}", _value)
 
 

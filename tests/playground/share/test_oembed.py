@@ -1,0 +1,56 @@
+"""oEmbed answers for snippet and embed links; previews for chat apps."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.playground.share.conftest import payload, share
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture
+def snippet_id(browser_client: Client) -> str:
+    return str(share(browser_client, payload('print("<hi>")\n')).json()["id"])
+
+
+@pytest.mark.parametrize("kind", ["s", "embed"])
+def test_oembed_answers_for_snippet_and_embed_links(
+    client: Client, snippet_id: str, kind: str
+) -> None:
+    url = f"http://testserver/{kind}/{snippet_id}?theme=dark"
+    answer = client.get("/oembed", {"url": url, "maxwidth": "400"}).json()
+
+    assert answer["type"] == "rich" and answer["version"] == "1.0"
+    assert f'src="http://testserver/embed/{snippet_id}"' in answer["html"]
+    assert answer["width"] == 400 and answer["height"] == 360
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("http://elsewhere.invalid/s/abcdefghijkl", 404),
+        ("http://testserver/s/nosuchsnippet", 404),
+        ("", 404),
+    ],  # fmt: skip
+)
+def test_oembed_refuses_what_it_cannot_embed(client: Client, url: str,
+                                             status: int) -> None:  # fmt: skip
+    answer = client.get("/oembed", {"url": url})
+
+    assert answer.status_code == status
+    assert "snippet" in answer.json()["message"]
+
+
+def test_oembed_serves_json_only(client: Client, snippet_id: str) -> None:
+    url = f"http://testserver/s/{snippet_id}"
+    assert client.get("/oembed", {"url": url, "format": "xml"}).status_code == 501
+
+
+def test_snippet_pages_carry_previews(client: Client, snippet_id: str) -> None:
+    page = client.get(f"/s/{snippet_id}").content.decode()
+
+    assert '<meta property="og:title"' in page
+    assert 'content="print(&quot;&lt;hi&gt;&quot;)"' in page
+    assert 'type="application/json+oembed"' in page

@@ -1,0 +1,215 @@
+"""Snippets: the same content gets the same link, a link never changes what
+it shows, forks record their parent, and bad input is refused plainly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from playground.models import Snippet
+from playground.share import store
+from tests.playground.share.conftest import payload, python_runtime, share
+
+pytestmark = pytest.mark.database
+
+
+def test_the_same_content_gets_the_same_link(browser_client: Client) -> None:
+    first = share(browser_client, payload("print(1)\n", stdin="x", args=["a"]))
+    again = share(Client(enforce_csrf_checks=True),
+                  payload("print(1)\n", stdin="x", args=["a"]))  # fmt: skip
+
+    assert first.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Snippet.objects.count() == 1
+    assert first.json()["url"].endswith(f"/s/{first.json()['id']}")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"stdin": "other"},
+        {"args": ["b"]},
+        {"options": {"theme": "dark"}},
+        {"files": [{"content": "print(1)\n", "name": "main.py"}]},
+        {"version": "0.0.1"},
+    ],  # fmt: skip
+)
+def test_any_change_of_content_gets_another_link(
+    browser_client: Client, change: dict[str, object]
+) -> None:
+    base = share(browser_client, payload("print(1)\n")).json()["id"]
+    other = share(browser_client, {**payload("print(1)\n"), **change})
+
+    assert other.status_code == 201, other.content
+    assert other.json()["id"] != base
+
+
+def test_a_link_shows_exactly_what_was_saved(browser_client: Client) -> None:
+    code = 'name = input()\nprint(f"<b>{name}</b>")\n'
+    body = payload(code, stdin="Ada\n", args=["--flag"])
+    snippet_id = share(browser_client, body).json()["id"]
+
+    page = browser_client.get(f"/s/{snippet_id}")
+    data = _page_data(page.content.decode())["snippet"]
+
+    assert page.status_code == 200
+    assert data["files"] == [{"name": "", "content": code}]
+    assert (data["stdin"], data["args"]) == ("Ada\n", ["--flag"])
+    assert (data["language"], data["version"]) == python_runtime()
+    assert data["note"] == ""
+
+
+def test_sharing_again_never_rewrites_a_snippet(browser_client: Client) -> None:
+    parent = share(browser_client, payload("print(1)\n")).json()["id"]
+    child = share(browser_client, payload("print(2)\n", parent=parent)).json()["id"]
+    # The same content again, claiming another parent: the first row stands.
+    share(browser_client, payload("print(2)\n"))
+
+    assert Snippet.objects.get(id=child).parent_id == parent
+
+
+def test_a_fork_records_and_shows_its_parent(browser_client: Client) -> None:
+    parent = share(browser_client, payload("print(1)\n")).json()["id"]
+    answer = share(browser_client, payload("print(2)\n", parent=parent)).json()
+
+    assert answer["parent"] == parent
+    page = browser_client.get(f"/s/{answer['id']}").content.decode()
+    assert f'id="parent-link" href="/s/{parent}"' in page
+
+
+def test_an_unknown_parent_is_refused(browser_client: Client) -> None:
+    answer = share(browser_client, payload(parent="nosuchsnippet1"))
+
+    assert answer.status_code == 400
+    assert "parent 'nosuchsnippet1' is not a snippet" in answer.json()["message"]
+
+
+def test_an_oversized_snippet_is_refused_with_the_limit(
+    browser_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYGROUND_SNIPPET_MAX_BYTES", "1000")
+    answer = share(browser_client, payload("x" * 2000))
+
+    assert answer.status_code == 413
+    assert "limited to 1,000 bytes" in answer.json()["message"]
+    assert Snippet.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ([], "must be a JSON object"),
+        ({"version": "1", "files": [{"content": ""}]}, "language is required"),
+        ({"language": "python", "version": "1", "files": []}, "files is required"),
+        ({**payload(), "files": [{"content": 1}]}, "files[0].content is required"),
+        ({**payload(), "files": [{"name": "/etc/x", "content": ""}]}, "absolute"),
+        ({**payload(), "args": "a b"}, "args must be a list of strings"),
+        ({**payload(), "options": {"colour": "red"}}, "option 'colour' is unknown"),
+        ({**payload(), "options": {"hide": ["menu"]}}, "option hide must be"),
+    ],
+)
+def test_bad_content_is_refused_with_what_to_fix(
+    browser_client: Client, body: object, words: str
+) -> None:
+    answer = share(browser_client, body)
+
+    assert answer.status_code == 400
+    assert words in answer.json()["message"]
+
+
+def test_a_body_that_is_not_json_is_refused(browser_client: Client) -> None:
+    answer = share(browser_client, b"{not json")
+
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("bad JSON")
+
+
+def test_sharing_without_the_csrf_token_is_refused(browser_client: Client) -> None:
+    answer = browser_client.post("/api/snippets", data=json.dumps(payload()),
+                                 content_type="application/json")  # fmt: skip
+
+    assert answer.status_code == 403
+    assert "cross-site request check" in answer.json()["message"]
+    assert Snippet.objects.count() == 0
+
+
+def test_sharing_is_rate_limited(
+    browser_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYGROUND_SNIPPETS_PER_SECOND", "0.001")
+    monkeypatch.setenv("PLAYGROUND_SNIPPET_BURST", "2")
+    cache.clear()
+    answers = [share(browser_client, payload(f"print({n})\n")) for n in range(3)]
+
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert "too many shares" in answers[2].json()["message"]
+    assert int(answers[2]["Retry-After"]) > 0
+    # Sharing existing content again costs nothing: it creates nothing.
+    assert share(browser_client, payload("print(0)\n")).status_code == 201
+    cache.clear()
+
+
+def test_an_unknown_id_is_a_friendly_404(client: Client) -> None:
+    page = client.get("/s/nosuchsnippet1")
+
+    assert page.status_code == 404
+    assert "There is no snippet nosuchsnippet1" in page.content.decode()
+    assert page["Content-Type"].startswith("text/html")
+
+
+def test_a_taken_down_snippet_shows_a_notice_not_its_content(
+    browser_client: Client,
+) -> None:
+    snippet_id = share(browser_client, payload("print('secret words')\n")).json()["id"]
+    store.take_down(Snippet.objects.get(id=snippet_id), "reported as abuse")
+
+    for path in (f"/s/{snippet_id}", f"/embed/{snippet_id}"):
+        page = browser_client.get(path)
+        text = page.content.decode()
+        assert page.status_code == 410
+        assert "was taken down" in text and "reported as abuse" in text
+        assert "secret words" not in text
+
+
+def test_a_missing_runtime_version_is_named_not_switched(
+    browser_client: Client,
+) -> None:
+    language, version = python_runtime()
+    body = payload("print(1)\n", version="2.7.18")
+    snippet_id = share(browser_client, body).json()["id"]
+
+    page = browser_client.get(f"/s/{snippet_id}").content.decode()
+
+    note = f"Saved with {language} 2.7.18, running on {language} {version}"
+    assert note in page
+    assert _page_data(page)["snippet"]["runtime"] == {"language": language,
+                                                      "version": version}  # fmt: skip
+
+
+def test_a_language_that_is_not_installed_is_named(browser_client: Client) -> None:
+    body = payload("10 PRINT 1\n", language="cobol", version="3.1")
+    snippet_id = share(browser_client, body).json()["id"]
+
+    page = browser_client.get(f"/s/{snippet_id}").content.decode()
+
+    assert "Saved with cobol 3.1, which this playground does not have" in page
+
+
+def test_content_ids_are_short_lowercase_and_stable() -> None:
+    from playground.share.content import parse
+
+    content = parse(payload("print(1)\n"))
+    ids = content.ids()
+
+    assert ids[0] == parse(payload("print(1)\n")).ids()[0]
+    assert len(ids[0]) == 12 and ids[0].isalnum() and ids[0] == ids[0].lower()
+    assert all(longer.startswith(ids[0]) for longer in ids)
+
+
+def _page_data(html: str) -> dict[str, object]:
+    start = html.index('<script id="page-data" type="application/json">')
+    body = html[start:].split(">", 1)[1].split("</script>", 1)[0]
+    return json.loads(body)  # type: ignore[no-any-return]
