@@ -127,10 +127,10 @@ def test_marked_pre_elements_become_embeds_and_stay_as_fallback(
     page: Page, docs: Page, site: str
 ) -> None:
     snippet = make_snippet(page, 'print("from a pre")\n')
-    body = parent_page(site,
-        f'<pre id="good" data-playground="{snippet}" data-autorun>'
-        'print("from a pre")</pre>'
-        '<pre id="bad" data-playground="nosuchsnippet1">print("kept")</pre>')  # fmt: skip
+    good = f'<pre id="good" data-playground="{snippet}" data-autorun>print(1)</pre>'
+    bad = '<pre id="bad" data-playground="nosuchsnippet1">print("kept")</pre>'
+    pres = good + bad
+    body = parent_page(site, pres)
 
     with other_origin({"/docs": body}) as origin:
         docs.goto(f"{origin}/docs")
