@@ -213,3 +213,17 @@ def _page_data(html: str) -> dict[str, object]:
     start = html.index('<script id="page-data" type="application/json">')
     body = html[start:].split(">", 1)[1].split("</script>", 1)[0]
     return json.loads(body)  # type: ignore[no-any-return]
+
+
+def test_the_admin_takes_a_snippet_down_and_restores_it(
+    browser_client: Client, admin_client: Client
+) -> None:
+    snippet_id = share(browser_client, payload("print('reported')\n")).json()["id"]
+    changelist = "/admin/playground/snippet/"
+
+    for action, status in (("take_down", 410), ("restore", 200)):
+        form = {"action": action, "_selected_action": [snippet_id]}
+        answer = admin_client.post(changelist, form)
+        assert answer.status_code == 302
+        assert browser_client.get(f"/s/{snippet_id}").status_code == status
+    assert admin_client.get(f"{changelist}{snippet_id}/change/").status_code == 200
