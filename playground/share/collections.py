@@ -8,6 +8,7 @@ Every change is a POST form with Django's CSRF token.
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 
@@ -50,19 +51,24 @@ def snippet_from(reference: str) -> Snippet:
 def mine(request: HttpRequest) -> HttpResponse:
     """The teacher's collections, and a form to start one."""
     if request.method == "POST":
-        title = request.POST.get("title", "").strip()[:MAX_TITLE]
-        if not title:
-            messages.error(request, "Give the collection a title.")
-            return redirect("collections")
-        collection = Collection.objects.create(
-            id=secrets.token_urlsafe(8).lower().replace("_", "x").replace("-", "y"),
-            owner=request.user,
-            title=title,
-            description=request.POST.get("description", "").strip(),
-        )
-        return redirect("collection-edit", collection.id)
+        return _create(request)
     owned = Collection.objects.filter(owner=request.user)  # type: ignore[misc]
     return render(request, "playground/collections.html", {"collections": owned})
+
+
+def _create(request: HttpRequest) -> HttpResponse:
+    title = request.POST.get("title", "").strip()[:MAX_TITLE]
+    if not title:
+        messages.error(request, "Give the collection a title.")
+        return redirect("collections")
+    collection = Collection.objects.create(
+        # 80 random bits: a collection's link cannot be guessed from another's.
+        id=base64.b32encode(secrets.token_bytes(10)).decode().lower(),
+        owner=request.user,
+        title=title,
+        description=request.POST.get("description", "").strip(),
+    )
+    return redirect("collection-edit", collection.id)
 
 
 def _owned(request: HttpRequest, collection_id: str) -> Collection:
@@ -84,19 +90,17 @@ def edit(request: HttpRequest, collection_id: str) -> HttpResponse:
         except Invalid as exc:
             messages.error(request, str(exc))
         return redirect("collection-edit", collection.id)
-    items = list(collection.items.select_related("snippet"))
-    for item in items:
-        item.forks = list(item.snippet.forks.order_by("-created_at")[:10])  # type: ignore[attr-defined]
+    steps = [
+        {"item": item, "forks": item.snippet.forks.order_by("-created_at")[:10]}
+        for item in collection.items.select_related("snippet")
+    ]
     return render(request, "playground/collection_edit.html",
-                  {"collection": collection, "items": items})  # fmt: skip
+                  {"collection": collection, "steps": steps})  # fmt: skip
 
 
 def _item(collection: Collection, form: dict[str, str]) -> CollectionItem:
-    item = (
-        collection.items.filter(pk=form.get("item", "")).first()
-        if form.get("item", "").isdigit()
-        else None
-    )
+    number = form.get("item", "")
+    item = collection.items.filter(pk=int(number)).first() if number.isdigit() else None
     if item is None:
         raise Invalid("that step is no longer in the collection; reload the page")
     return item

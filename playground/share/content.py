@@ -33,6 +33,10 @@ class SnippetError(ValueError):
     """Content that cannot be shared; the message says what and how to fix it."""
 
 
+class SnippetTooLarge(SnippetError):
+    """Content over PLAYGROUND_SNIPPET_MAX_BYTES."""
+
+
 def max_bytes() -> int:
     value = os.environ.get("PLAYGROUND_SNIPPET_MAX_BYTES")
     try:
@@ -143,7 +147,7 @@ def parse(payload: Any) -> Content:
     )
     size, limit = len(content.canonical()), max_bytes()
     if size > limit:
-        raise SnippetError(
+        raise SnippetTooLarge(
             f"this snippet is {size:,} bytes; snippets are limited to {limit:,} "
             "bytes (code, input and arguments together): shorten it to share it"
         )

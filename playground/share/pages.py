@@ -13,12 +13,11 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from playground.api import throttle
 from playground.models import Snippet
 from playground.pages import runtime_list
 from playground.registry import registry
 from playground.share import store
-from playground.share.content import HIDEABLE, SnippetError, parse
+from playground.share.content import HIDEABLE, SnippetError, SnippetTooLarge, parse
 from playground.share.oembed import preview
 
 THEMES = ("light", "dark", "auto")
@@ -33,19 +32,28 @@ def create(request: HttpRequest) -> JsonResponse:
     """Share: the body is {language, version, files, stdin?, args?, options?,
     parent?}; the answer names the snippet's id and links."""
     try:
-        payload = json.loads(request.body.decode("utf-8"))
+        payload = _body(request)
         content = parse(payload)
         parent = _parent(payload.get("parent"))
         snippet = store.save(content, parent, request.META.get("REMOTE_ADDR"))
-    except (UnicodeDecodeError, ValueError) as exc:  # SnippetError, bad JSON
-        message = str(exc) if isinstance(exc, SnippetError) else f"bad JSON: {exc}"
-        status = 413 if "limited to" in message else 400
-        return _error(status, message)
-    except throttle.Refused as exc:
-        response = _error(429, str(exc).replace("runs", "shares"))
+    except SnippetTooLarge as exc:
+        return _error(413, str(exc))
+    except SnippetError as exc:
+        return _error(400, str(exc))
+    except store.SharingTooFast as exc:
+        response = _error(429, str(exc))
         response["Retry-After"] = str(exc.retry_after)
         return response
     return JsonResponse(describe(request, snippet), status=201)
+
+
+def _body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SnippetError("the request body is not valid UTF-8") from None
+    except (ValueError, RecursionError) as exc:
+        raise SnippetError(f"the request body is not valid JSON: {exc}") from None
 
 
 def _parent(value: Any) -> Snippet | None:

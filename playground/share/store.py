@@ -36,6 +36,17 @@ def snippet_client(address: str | None) -> throttle.Client:
         ) from None
 
 
+class SharingTooFast(Exception):
+    """The client made new snippets faster than its bucket allows."""
+
+    def __init__(self, client: throttle.Client, retry_after: int) -> None:
+        super().__init__(
+            f"too many new snippets: {client.runs_per_second:g} per second with "
+            f"bursts of {client.burst} are allowed; retry in {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
 def same_content(row: Snippet, content: Content) -> bool:
     stored = Content(row.language, row.version, row.files, row.stdin, row.args,
                      row.options)  # fmt: skip
@@ -45,16 +56,24 @@ def same_content(row: Snippet, content: Content) -> bool:
 def save(content: Content, parent: Snippet | None, address: str | None) -> Snippet:
     """The snippet for this content: the existing one, or a new row.
 
-    Raises throttle.Refused when the client shares too fast."""
+    Raises SharingTooFast when the client makes new snippets too fast;
+    sharing existing content costs nothing."""
     for snippet_id in content.ids():
         existing = Snippet.objects.filter(id=snippet_id).first()
         if existing is not None:
             if same_content(existing, content):
                 return existing
             continue  # a prefix collision: the next, longer id is free
-        throttle.take_token(snippet_client(address))
+        _spend(snippet_client(address))
         return _create(snippet_id, content, parent, address)
     raise SnippetError("no free id for this content; please report this")
+
+
+def _spend(client: throttle.Client) -> None:
+    try:
+        throttle.take_token(client)
+    except throttle.Refused as exc:
+        raise SharingTooFast(client, exc.retry_after) from None
 
 
 def _create(
