@@ -123,6 +123,7 @@ LOGOUT_REDIRECT_URL = "/"
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "playground.pages.csrf_failure"
+
 # Behind a proxy that terminates TLS and always sets X-Forwarded-Proto, this
 # lets the site see HTTPS requests as such, so that cookies are marked Secure.
 if os.environ.get("PLAYGROUND_BEHIND_HTTPS_PROXY", "") == "1":
