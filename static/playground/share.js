@@ -44,12 +44,32 @@
     }
   }
 
+  function link(id) {
+    const a = document.createElement("a");
+    a.href = `/s/${id}`;
+    a.textContent = id;
+    return a;
+  }
+
+  // The bar names the snippet now shown, and its parent, as /s/<id> would.
+  function describe(answer) {
+    let origin = byId("snippet-origin");
+    if (!origin) {
+      origin = document.createElement("p");
+      origin.id = "snippet-origin";
+      origin.className = "snippet-origin";
+      byId("fork-origin").before(origin);
+    }
+    origin.replaceChildren("Snippet ", link(answer.id));
+    if (answer.parent) origin.append(", a fork of ", link(answer.parent));
+    byId("fork-origin").hidden = true;
+  }
+
   function shown(answer) {
     byId("share-result").hidden = false;
     byId("share-link").value = answer.url;
-    byId("fork-origin").hidden = true;
-    const forked = answer.parent && answer.parent !== answer.id;
-    say(forked ? `Shared as a fork of ${answer.parent}` : "Shared");
+    describe(answer);
+    say(answer.parent ? `Shared as a fork of ${answer.parent}` : "Shared");
     // The address bar shows the permanent link; editing and sharing again
     // makes a fork of it.
     history.replaceState(null, "", new URL(answer.url).pathname);
@@ -91,6 +111,7 @@
   }
 
   button.addEventListener("click", share);
+  button.disabled = false; // the page starts it disabled until this script runs
   byId("copy-link").addEventListener("click", copy);
   loadFork();
 })();
