@@ -133,6 +133,26 @@ def check_options(options: Any) -> dict[str, Any]:
     return dict(options)
 
 
+NUL_REFUSED = ("snippets cannot hold NUL characters (\\0); remove them from the "
+               "code, input and arguments")  # fmt: skip
+SURROGATE_REFUSED = ("the code, input or arguments hold text that is not valid "
+                     "Unicode (a lone surrogate); remove it")  # fmt: skip
+
+
+def _storable(content: Content) -> None:
+    # Databases store text as UTF-8, and PostgreSQL refuses NUL outright:
+    # a snippet that could not be stored everywhere is refused everywhere.
+    texts = [content.stdin, *content.args]
+    texts += [text for f in content.files for text in (f["name"], f["content"])]
+    for text in texts:
+        if "\0" in text:
+            raise SnippetError(NUL_REFUSED)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SnippetError(SURROGATE_REFUSED) from None
+
+
 def parse(payload: Any) -> Content:
     """The content of a share request, checked field by field and by size."""
     if not isinstance(payload, dict):
@@ -145,6 +165,7 @@ def parse(payload: Any) -> Content:
         args=_args(payload),
         options=check_options(payload.get("options", {})),
     )
+    _storable(content)
     size, limit = len(content.canonical()), max_bytes()
     if size > limit:
         raise SnippetTooLarge(

@@ -109,6 +109,8 @@ def test_an_oversized_snippet_is_refused_with_the_limit(
         ({**payload(), "args": "a b"}, "args must be a list of strings"),
         ({**payload(), "options": {"colour": "red"}}, "option 'colour' is unknown"),
         ({**payload(), "options": {"hide": ["menu"]}}, "option hide must be"),
+        (payload("print(1)\0"), "cannot hold NUL characters"),
+        (payload(stdin="\ud800"), "not valid Unicode"),
     ],
 )
 def test_bad_content_is_refused_with_what_to_fix(
@@ -117,6 +119,7 @@ def test_bad_content_is_refused_with_what_to_fix(
     answer = share(browser_client, body)
 
     assert answer.status_code == 400
+    assert Snippet.objects.count() == 0
     assert words in answer.json()["message"]
 
 
