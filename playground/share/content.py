@@ -21,6 +21,7 @@ ID_LENGTHS = (12, 16, 24, 32)  # longer only if a shorter id is already taken
 DEFAULT_MAX_BYTES = 256 * 1024
 MAX_FILES = 16
 MAX_ARGS = 64
+MAX_NAME_CHARS = 50  # of a language or a version, as the database keeps them
 OPTION_KEYS = {
     "theme": {"light", "dark", "auto"},
     "readonly": {True, False},
@@ -82,6 +83,14 @@ def _text(payload: dict[str, Any], name: str, default: str | None = None) -> str
     value = payload.get(name, default)
     if not isinstance(value, str) or (default is None and not value.strip()):
         raise SnippetError(f"{name} is required as a non-empty string, got {value!r}")
+    return value
+
+
+def _name(payload: dict[str, Any], name: str) -> str:
+    value = _text(payload, name)
+    if len(value) > MAX_NAME_CHARS:
+        raise SnippetError(f"{name} is {len(value)} characters long; at most "
+                           f"{MAX_NAME_CHARS} are allowed")  # fmt: skip
     return value
 
 
@@ -158,8 +167,8 @@ def parse(payload: Any) -> Content:
     if not isinstance(payload, dict):
         raise SnippetError("the request body must be a JSON object")
     content = Content(
-        language=_text(payload, "language"),
-        version=_text(payload, "version"),
+        language=_name(payload, "language"),
+        version=_name(payload, "version"),
         files=_files(payload),
         stdin=_text(payload, "stdin", ""),
         args=_args(payload),

@@ -110,6 +110,7 @@ def test_an_oversized_snippet_is_refused_with_the_limit(
         ({**payload(), "options": {"colour": "red"}}, "option 'colour' is unknown"),
         ({**payload(), "options": {"hide": ["menu"]}}, "option hide must be"),
         (payload("print(1)\0"), "cannot hold NUL characters"),
+        ({**payload(), "version": "9" * 51}, "version is 51 characters long"),
         (payload(stdin="\ud800"), "not valid Unicode"),
     ],
 )
