@@ -38,6 +38,11 @@ class SnippetAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
 
+    # Deleting would turn a permanent link into a 404; a take-down keeps it
+    # saying what happened.
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
     @admin.action(description="Take down the selected snippets")
     def take_down(self, request, queryset):  # type: ignore[no-untyped-def]
         for snippet in queryset.filter(taken_down_at__isnull=True):

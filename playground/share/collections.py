@@ -178,6 +178,8 @@ def step(request: HttpRequest, collection_id: str, number: int) -> HttpResponse:
     if item.snippet.taken_down:
         context = {"snippet": item.snippet, "embed": False}
         return render(request, "playground/taken_down.html", context, status=410)
+    if request.session.session_key is None:
+        request.session.save()  # the audit trail names page visitors by session
     data = snippet_data(item.snippet)
     walk = {"collection": collection, "item": item, "number": number,
             "count": len(items)}  # fmt: skip

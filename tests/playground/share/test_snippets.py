@@ -231,3 +231,5 @@ def test_the_admin_takes_a_snippet_down_and_restores_it(
         assert answer.status_code == 302
         assert browser_client.get(f"/s/{snippet_id}").status_code == status
     assert admin_client.get(f"{changelist}{snippet_id}/change/").status_code == 200
+    # Deleting would break the permanent link: only a take-down is offered.
+    assert admin_client.get(f"{changelist}{snippet_id}/delete/").status_code == 403
