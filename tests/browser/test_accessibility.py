@@ -66,3 +66,29 @@ def test_the_check_finds_a_planted_issue(page: Page) -> None:
     page.evaluate("document.body.append(document.createElement('input'))")
 
     assert [issue["id"] for issue in serious_issues(page)] == ["label"]
+
+
+def test_teacher_and_student_pages_have_no_serious_accessibility_issue(
+    page: Page, site_admin: tuple[str, str]
+) -> None:
+    snippet = make_snippet(page, 'print("collected")\n')
+    page.goto("/accounts/login/")
+    assert serious_issues(page) == []
+    page.fill("#id_username", site_admin[0])
+    page.fill("#id_password", site_admin[1])
+    page.click("button[type=submit]")
+    page.fill("#new-title", "Checked")
+    page.click("text=Create")
+    page.fill("#add-snippet", snippet)
+    page.click("button[value=add]")
+    edit = page.url
+
+    for path in (
+        edit,
+        "/collections/",
+        page.locator("#student-link").get_attribute("href"),
+    ):
+        page.goto(str(path))
+        assert serious_issues(page) == [], path
+    page.click("text=Start with step 1")
+    assert serious_issues(page) == []

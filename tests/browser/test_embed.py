@@ -59,6 +59,9 @@ def test_an_embed_on_another_origin_autoruns_takes_input_and_sizes_itself(
         frame.locator("#input").fill("Ada")
         frame.locator("#input").press("Enter")
         expect(output).to_contain_text("Hello, Ada!", timeout=10_000)
+        # Measured once the run has ended and the input row is gone.
+        expect(frame.locator("#status")).to_contain_text("Exited with code 0")
+        expect(frame.locator("#input-row")).to_be_hidden()
 
         background = frame.locator("body").evaluate(
             "b => getComputedStyle(b).backgroundColor"
