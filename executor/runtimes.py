@@ -66,6 +66,7 @@ _FIELDS: dict[str, type] = {
     "compile_limits": dict,
     "sources": list,
     "conformance": dict,
+    "npm": list,
 }
 _REQUIRED = ("language", "source_file", "version", "run", "hello")
 
@@ -93,6 +94,7 @@ class Runtime:
     compile_limits: dict[str, int] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     conformance: dict[str, str] = field(default_factory=dict)
+    npm: list[str] = field(default_factory=list)  # where Debian has no package
     problem: str | None = None  # why the runtime is unavailable
 
     @property
@@ -125,7 +127,7 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
     for name in _REQUIRED:
         if name not in data:
             raise _fail(path, f"missing required field {name!r}")
-    for name in ("aliases", "packages", "run", "compile", "readonly_paths"):
+    for name in ("aliases", "packages", "npm", "run", "compile", "readonly_paths"):
         if not all(isinstance(item, str) for item in data.get(name, [])):
             raise _fail(path, f"field {name!r} must be a list of strings")
     overrides = [*data.get("limits", {}).items(),
@@ -218,6 +220,7 @@ def load_file(path: Path, detect: bool = True) -> Runtime:
         compile_limits=data.get("compile_limits", {}),
         sources=data.get("sources", []),
         conformance=data.get("conformance", {}),
+        npm=data.get("npm", []),
         problem=problem or None,
     )
 
