@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what every runtime file in runtimes/ declares and is missing: its
 # Debian `packages`, and its `npm` packages (only where Debian has none) into
-# /usr/local/lib/playground-npm, which the sandbox sees under /usr.
+# /usr/local/lib/npm-runtimes, which the sandbox sees under /usr.
 # Safe to run again: each step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NPM_PREFIX=/usr/local/lib/playground-npm
+NPM_PREFIX=/usr/local/lib/npm-runtimes
 
 declared() {  # the values of one list field across every runtime file
     /usr/bin/python3 - "$1" <<'PY'

@@ -98,11 +98,11 @@ def test_a_uid_base_that_could_reach_real_users_is_refused(base):
 def test_the_command_line_explains_an_unknown_language(tmp_path):
     program = tmp_path / "hello.cob"
     program.write_text("DISPLAY 'HI'.")
-    done = subprocess.run([sys.executable, "-m", "executor", "run", "cobol",
+    done = subprocess.run([sys.executable, "-m", "executor", "run", "intercal",
                            str(program)], capture_output=True, text=True,
                           cwd=config.PROJECT_DIR, check=False)  # fmt: skip
     assert done.returncode != 0
-    assert "language 'cobol' is not installed" in done.stderr
+    assert "language 'intercal' is not installed" in done.stderr
     assert "Traceback" not in done.stderr
 
 
