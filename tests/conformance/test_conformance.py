@@ -21,6 +21,7 @@ fails here, with the reason its version detection gave.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -63,7 +64,10 @@ async def run_once(backend: Any, runtime: Runtime, program: str) -> dict[str, An
                 runtime.conformance["main"],
                 args=ARGS,
                 stdin=STDIN,
-                files=[{"name": "data.txt", "content": DATA}],
+                # base64, so every runtime also proves binary files arrive
+                # byte for byte
+                files=[{"name": "data.txt", "encoding": "base64",
+                        "content": base64.b64encode(DATA.encode()).decode()}],
             )
         else:
             source = runtime.conformance[program]

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from executor import config
+from executor import config, stage
 from executor.backends.local import LocalBackend
 from executor.errors import ConfigError, SandboxError
 from executor.events import Output, StageExited
@@ -136,3 +136,10 @@ def _parent(pid: str) -> int:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def test_an_init_that_ended_before_the_supervisor_looked_is_not_an_error():
+    # A compiled hello can end, and take its init with it, before pidfd_open.
+    ended = subprocess.Popen(["/bin/true"])
+    ended.wait()
+    assert stage._pidfd(ended.pid) is None
