@@ -66,8 +66,13 @@ async def run_once(backend: Any, runtime: Runtime, program: str) -> dict[str, An
                 stdin=STDIN,
                 # base64, so every runtime also proves binary files arrive
                 # byte for byte
-                files=[{"name": "data.txt", "encoding": "base64",
-                        "content": base64.b64encode(DATA.encode()).decode()}],
+                files=[
+                    {
+                        "name": "data.txt",
+                        "encoding": "base64",
+                        "content": base64.b64encode(DATA.encode()).decode(),
+                    }
+                ],
             )
         else:
             source = runtime.conformance[program]

@@ -127,7 +127,10 @@ fun twice(x: Int) = 2 * x
 
 async def test_kotlin_with_several_classes_in_several_files(backend):
     result = await execute(
-        backend, "kotlin", MAIN_KT, files=[{"name": "Greeter.kt", "content": GREETER_KT}]
+        backend,
+        "kotlin",
+        MAIN_KT,
+        files=[{"name": "Greeter.kt", "content": GREETER_KT}],
     )
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "Hello from Kotlin 42\n"
@@ -144,7 +147,7 @@ async def test_sql_arguments_arrive_quoted_exactly(backend):
 
 
 async def test_a_program_may_reopen_its_stdio_by_name(backend):
-    source = 'cat /dev/stdin; echo out > /dev/stdout; echo err > /dev/stderr'
+    source = "cat /dev/stdin; echo out > /dev/stdout; echo err > /dev/stderr"
     result = await execute(backend, "bash", source, stdin="in\n")
     assert result["run"]["stdout"] == "in\nout\n"
     assert result["run"]["stderr"] == "err\n"

@@ -150,10 +150,15 @@ def test_language_lookup_ignores_case():
     ("lines", "named"),
     [
         ('[conformance]\nmain = "x"\n', "conformance.crash"),
-        ('[conformance]\nmain = "x"\ncrash = "y"\ncolour = "z"\n', "conformance.colour"),
+        (
+            '[conformance]\nmain = "x"\ncrash = "y"\ncolour = "z"\n',
+            "conformance.colour",
+        ),
         ('[conformance]\nmain = 1\ncrash = "y"\n', "conformance.main"),
-        ('compile = ["cc"]\n[conformance]\nmain = "x"\ncrash = "y"\n',
-         "conformance.compile_error"),
+        (
+            'compile = ["cc"]\n[conformance]\nmain = "x"\ncrash = "y"\n',
+            "conformance.compile_error",
+        ),
         ('npm = "@types/node"\n', "npm"),
         ("limits = { wall_time = 5 }\n", "limits.wall_time"),
     ],
