@@ -44,7 +44,7 @@ LIMIT_FIELDS = {
 }
 # The programs a runtime file gives the conformance suite; `compile_error` is
 # required only where the runtime has a compile stage.
-CONFORMANCE_FIELDS = {"main", "crash", "compile_error", "data_file"}
+CONFORMANCE_FIELDS = {"main", "crash", "compile_error"}
 CONFORMANCE_REQUIRED = ("main", "crash")
 VERSION_TIMEOUT_SECONDS = 30
 _FIELDS: dict[str, type] = {
