@@ -60,3 +60,10 @@ def test_every_alias_names_one_runtime_only():
         for name in runtime.names():
             assert name not in seen, f"{name} is {seen.get(name)} and {runtime}"
             seen[name] = runtime.language
+
+
+def test_every_editor_mode_has_highlighting_in_the_page():
+    modes = (config.PROJECT_DIR / "frontend/src/modes.js").read_text()
+    table = modes[modes.index("export const MODES") :]
+    for runtime in DECLARED:
+        assert f"\n  {runtime.editor_mode}: " in table, runtime.path.name
