@@ -151,3 +151,10 @@ async def test_a_program_may_reopen_its_stdio_by_name(backend):
     result = await execute(backend, "bash", source, stdin="in\n")
     assert result["run"]["stdout"] == "in\nout\n"
     assert result["run"]["stderr"] == "err\n"
+
+
+async def test_kotlin_runs_the_main_function_whatever_its_file_is_called(backend):
+    source = 'fun main() {\n    println("from app.kt")\n}\n'
+    result = await run_named(backend, "kotlin", "app.kt", source)
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "from app.kt\n"
