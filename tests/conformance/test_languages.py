@@ -158,3 +158,10 @@ async def test_kotlin_runs_the_main_function_whatever_its_file_is_called(backend
     result = await run_named(backend, "kotlin", "app.kt", source)
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "from app.kt\n"
+
+
+async def test_scala_runs_the_object_with_main_whatever_its_name(backend):
+    source = 'object Hello {\n  def main(a: Array[String]): Unit = println("hi")\n}\n'
+    result = await run_named(backend, "scala", "Main.scala", source)
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi\n"
