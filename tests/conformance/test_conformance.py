@@ -22,6 +22,7 @@ fails here, with the reason its version detection gave.
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
 import pytest
@@ -86,6 +87,7 @@ def compiled_ok(result: dict[str, Any]) -> None:
         assert compile_["status"] is None, compile_["stderr"] + compile_["stdout"]
 
 
+@functools.cache
 def expected_loop(steps: int) -> int:
     x = 1
     for _ in range(steps):
