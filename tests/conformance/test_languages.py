@@ -165,3 +165,25 @@ async def test_scala_runs_the_object_with_main_whatever_its_name(backend):
     result = await run_named(backend, "scala", "Main.scala", source)
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "hi\n"
+
+
+MAIN_COB = """IDENTIFICATION DIVISION.
+PROGRAM-ID. MAIN.
+PROCEDURE DIVISION.
+    CALL "GREET".
+    STOP RUN.
+"""
+GREET_COB = """IDENTIFICATION DIVISION.
+PROGRAM-ID. GREET.
+PROCEDURE DIVISION.
+    DISPLAY "from the subprogram".
+    GOBACK.
+"""
+
+
+async def test_cobol_calls_a_subprogram_from_another_file(backend):
+    result = await execute(
+        backend, "cobol", MAIN_COB, files=[{"name": "greet.cob", "content": GREET_COB}]
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "from the subprogram\n"
