@@ -5,7 +5,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lock install install-test editor
+.PHONY: run test check lock install install-test editor runtimes
 
 install:
 	bash scripts/bootstrap.sh
@@ -18,7 +18,7 @@ run: install
 	$(PY) manage.py migrate --noinput -v0
 	.venv/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
-test: install-test
+test: install-test runtimes
 	bash scripts/check.sh
 	$(PY) -m pytest
 
@@ -32,6 +32,10 @@ lock:
 	PIP_CONFIG_FILE=/dev/null $(PY) -m piptools compile -q --generate-hashes \
 	    --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 	    --output-file requirements.lock requirements.txt
+
+# Install the packages every runtime file in runtimes/ declares (as root).
+runtimes:
+	bash scripts/runtimes.sh
 
 # Rebuild the committed editor bundle from frontend/ (needs Node.js and npm).
 editor:

@@ -71,7 +71,7 @@ def main() -> None:
     if args.command == "runtimes":
         for rt in Registry.load(config.get().runtimes_dir).all:
             print(
-                f"{rt.language:12} {rt.version or 'not installed':12} "
+                f"{rt.language:12} {rt.version or '-':12} {rt.state:12} "
                 f"{' '.join(rt.packages)}"
             )
         return

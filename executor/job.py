@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import posixpath
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,11 @@ def check_file_name(name: str) -> str:
         raise FileNameError(f"file name {name!r} is empty; give each file a name")
     if "\0" in name or "\\" in name:
         raise FileNameError(f"file name {name!r} contains a NUL byte or backslash")
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        # A newline or escape in a name would forge lines in compiler output.
+        raise FileNameError(
+            f"file name {name!r} contains a control character; use printable ones"
+        )
     if name.startswith("/"):
         raise FileNameError(f"file name {name!r} is absolute; use a relative name")
     if name.startswith("-"):

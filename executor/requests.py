@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import posixpath
 from collections.abc import Mapping
 from typing import Any
 
@@ -170,21 +171,38 @@ def _config_key(stage: str, name: str, interactive: bool, config: Config) -> str
     return name if name == "memory_bytes" else f"{stage}_{name}"
 
 
-def _expand(command: list[str], files: list[File], runtime: Runtime) -> list[str]:
-    """Fill in {source} (the first file) and {sources} (the first file and
-    every other file matching the runtime's source patterns)."""
+def _expand(
+    command: list[str], files: list[File], runtime: Runtime, limits: Limits
+) -> list[str]:
+    """Fill in the placeholders of a runtime's command:
+
+    {source}        the first file, as ./name
+    {sources}       the first file and every other file matching the
+                    runtime's source patterns, one argument each
+    {class}         the first file's path without its extension, with dots
+                    for slashes (a JVM class name: pkg/Main.java, pkg.Main)
+    {memory_bytes}  the stage's memory limit, for runtimes that size their
+                    heap themselves (a JVM's -XX:MaxRAM)
+    """
     # "./" keeps a name like "-o" or "@file" from reading as an option.
     source = f"./{files[0].name}"
     sources = [source] + [
         f"./{f.name}" for f in files[1:]
         if any(fnmatch.fnmatchcase(f.name, p) for p in runtime.sources)
     ]  # fmt: skip
+    values = {
+        "{source}": source,
+        "{class}": posixpath.splitext(files[0].name)[0].replace("/", "."),
+        "{memory_bytes}": str(limits.memory_bytes),
+    }
     argv: list[str] = []
     for part in command:
         if part == "{sources}":
             argv += sources
-        else:
-            argv.append(part.replace("{source}", source))
+            continue
+        for placeholder, value in values.items():
+            part = part.replace(placeholder, value)
+        argv.append(part)
     return argv
 
 
@@ -208,12 +226,13 @@ def build_job(
     if runtime.compile:
         stages.append(
             Stage(
-                "compile", _expand(runtime.compile, files, runtime), limits["compile"]
+                "compile",
+                _expand(runtime.compile, files, runtime, limits["compile"]),
+                limits["compile"],
             )
         )
-    stages.append(
-        Stage("run", _expand(runtime.run, files, runtime) + args, limits["run"])
-    )
+    run_argv = _expand(runtime.run, files, runtime, limits["run"])
+    stages.append(Stage("run", run_argv + args, limits["run"]))
     job = Job(
         new_run_id(),
         runtime.language,

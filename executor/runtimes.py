@@ -4,7 +4,11 @@ A file declares the language's names, how to find its version, its source
 file, compile and run commands, environment, extra read-only paths, limit
 overrides, the Debian packages that provide it, and a hello program. Files
 are validated when loaded; an error names the file and the field. Versions
-are detected once, by running the declared command on the host.
+are detected once, by running the declared command on the host (every file's
+command at once, so start-up waits for the slowest toolchain, not the sum).
+
+A file may also carry a `[conformance]` table: the small programs the
+conformance suite (tests/conformance/) runs for that language.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 # subprocess runs the version commands of runtime files, never a shell.
 import subprocess  # nosec B404
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,19 @@ BASE_ENV = {
     "LANG": "C.UTF-8",
     "LC_ALL": "C.UTF-8",
 }
-LIMIT_FIELDS = {"memory_bytes", "processes", "open_files", "file_size_bytes"}
+LIMIT_FIELDS = {
+    "memory_bytes",
+    "processes",
+    "open_files",
+    "file_size_bytes",
+    "wall_time_ms",
+    "cpu_time_ms",
+}
+# The programs a runtime file gives the conformance suite; `compile_error` is
+# required only where the runtime has a compile stage.
+CONFORMANCE_FIELDS = {"main", "crash", "compile_error"}
+CONFORMANCE_REQUIRED = ("main", "crash")
+VERSION_TIMEOUT_SECONDS = 30
 _FIELDS: dict[str, type] = {
     "language": str,
     "aliases": list,
@@ -48,6 +65,8 @@ _FIELDS: dict[str, type] = {
     "stdout_terminal": bool,
     "compile_limits": dict,
     "sources": list,
+    "conformance": dict,
+    "npm": list,
 }
 _REQUIRED = ("language", "source_file", "version", "run", "hello")
 
@@ -74,10 +93,19 @@ class Runtime:
     stdout_terminal: bool = True
     compile_limits: dict[str, int] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    conformance: dict[str, str] = field(default_factory=dict)
+    npm: list[str] = field(default_factory=list)  # where Debian has no package
+    problem: str | None = None  # why the runtime is unavailable
 
     @property
     def available(self) -> bool:
         return self.version is not None
+
+    @property
+    def state(self) -> str:
+        if self.available:
+            return "available"
+        return f"unavailable: {self.problem or 'not detected'}"
 
     def names(self) -> set[str]:
         return {self.language, *self.aliases}
@@ -99,7 +127,7 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
     for name in _REQUIRED:
         if name not in data:
             raise _fail(path, f"missing required field {name!r}")
-    for name in ("aliases", "packages", "run", "compile", "readonly_paths"):
+    for name in ("aliases", "packages", "npm", "run", "compile", "readonly_paths"):
         if not all(isinstance(item, str) for item in data.get(name, [])):
             raise _fail(path, f"field {name!r} must be a list of strings")
     overrides = [*data.get("limits", {}).items(),
@@ -114,23 +142,53 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
     version = data["version"]
     if not isinstance(version.get("command"), list) or "pattern" not in version:
         raise _fail(path, "version needs 'command' (a list) and 'pattern'")
+    _check_conformance(path, data)
 
 
-def detect_version(path: Path, spec: dict[str, Any]) -> str | None:
-    """Run the version command; None when the toolchain is not installed."""
+def _check_conformance(path: Path, data: dict[str, Any]) -> None:
+    programs = data.get("conformance")
+    if programs is None:
+        return
+    for name, value in programs.items():
+        if name not in CONFORMANCE_FIELDS:
+            raise _fail(
+                path,
+                f"unknown field conformance.{name}; known: "
+                f"{sorted(CONFORMANCE_FIELDS)}",
+            )
+        if not isinstance(value, str):
+            raise _fail(path, f"field conformance.{name} must be a str")
+    needed = [*CONFORMANCE_REQUIRED, *(["compile_error"] if "compile" in data else [])]
+    for name in needed:
+        if name not in programs:
+            raise _fail(path, f"missing required field conformance.{name}")
+
+
+def detect_version(path: Path, spec: dict[str, Any]) -> tuple[str | None, str]:
+    """Run the version command: (version, "") or (None, why not)."""
+    command = spec["command"]
     try:
         # The version command comes from a runtime file, never from a request.
         done = subprocess.run(  # nosec B603
-            spec["command"], capture_output=True, text=True, timeout=20, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT_SECONDS,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
+    except FileNotFoundError:
+        why = f"{command[0]} is not installed"
+        log.info("runtime %s unavailable: %s", path.name, why)
+        return None, why
     except (OSError, subprocess.TimeoutExpired) as exc:
-        log.info("runtime %s unavailable: %s", path.name, exc)
-        return None
+        log.warning("runtime %s unavailable: %s", path.name, exc)
+        return None, f"{command[0]} did not run: {exc}"
     match = re.search(spec["pattern"], done.stdout + done.stderr)
     if match is None:
         log.warning("runtime %s: version pattern did not match", path.name)
-        return None
-    return match.group(1)
+        return None, f"the output of {' '.join(command)} has no version in it"
+    return match.group(1), ""
 
 
 def load_file(path: Path, detect: bool = True) -> Runtime:
@@ -139,7 +197,9 @@ def load_file(path: Path, detect: bool = True) -> Runtime:
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML: {exc}") from exc
     _check_fields(path, data)
-    version = detect_version(path, data["version"]) if detect else None
+    version, problem = None, "version not detected"
+    if detect:
+        version, problem = detect_version(path, data["version"])
     return Runtime(
         language=data["language"],
         version=version,
@@ -159,6 +219,9 @@ def load_file(path: Path, detect: bool = True) -> Runtime:
         stdout_terminal=data.get("stdout_terminal", True),
         compile_limits=data.get("compile_limits", {}),
         sources=data.get("sources", []),
+        conformance=data.get("conformance", {}),
+        npm=data.get("npm", []),
+        problem=problem or None,
     )
 
 
@@ -171,7 +234,11 @@ class Registry:
 
     @classmethod
     def load(cls, directory: Path, detect: bool = True) -> Registry:
-        runtimes = [load_file(p, detect) for p in sorted(directory.glob("*.toml"))]
+        paths = sorted(directory.glob("*.toml"))
+        # Each version command mostly waits (a JVM starting, say): run them at
+        # once. Validation errors still surface, from the first bad file.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            runtimes = list(pool.map(lambda p: load_file(p, detect), paths))
         return cls(runtimes)
 
     def find(self, language: str, version: str = "*") -> Runtime:

@@ -24,7 +24,7 @@ from executor.errors import SandboxError
 from executor.job import File, Stage
 from executor.messages import Decoder
 from executor.results import StageResult, judge
-from executor.sandbox import Spec, Stdio, cgroups
+from executor.sandbox import Spec, Stdio, cgroups, namespaces
 from executor.sandbox.launch import Launched, launch
 
 log = logging.getLogger(__name__)
@@ -113,10 +113,11 @@ class StageProcess:
 
     def start(self, spec: Spec, host_id: int, root: str) -> None:
         try:
+            _hand_over(self.streams.child, host_id)
             self.launched = launch(
                 spec, self.streams.child, self.cgroup.join_paths(), host_id, root
             )
-            self.init_pidfd = os.pidfd_open(self.launched.init_pid)
+            self.init_pidfd = _pidfd(self.launched.init_pid)
         except SandboxError as exc:
             self.setup_error = exc
         finally:
@@ -238,6 +239,31 @@ class StageProcess:
             stdout_truncated=self.kill_reason == "stdout",
             stderr_truncated=self.kill_reason == "stderr",
         )
+
+
+def _hand_over(stdio: Stdio, host_id: int) -> None:
+    """Give the program's pipes and terminal to the program's own host id, as
+    a login gives a user their terminal: a program can then reopen them as
+    /dev/stdin or /dev/stdout (COBOL, Fortran and sqlite3 read by file name).
+    Nothing else of the host becomes the program's."""
+    if not namespaces.privileged():
+        return  # the program already is the user that made them
+    program = namespaces.program_host_id(host_id)
+    for fd in stdio.all():
+        try:
+            os.fchown(fd, program, program)
+        except OSError as exc:
+            raise SandboxError("stdio owner", f"fchown: {exc}") from exc
+
+
+def _pidfd(pid: int) -> int | None:
+    """A pidfd for the init, or None when it has already exited: a program
+    that ends at once (a compiled hello) can take its init with it before the
+    supervisor looks. Its report and the helper's exit still end the stage."""
+    try:
+        return os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
 
 
 def _decode(wait_status: int | None) -> tuple[int | None, int | None]:

@@ -18,6 +18,11 @@ from django.http import HttpResponseNotFound  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from playground.api.consumers import NoSuchSocket, RunConsumer  # noqa: E402
+from playground.registry import registry  # noqa: E402
+
+# Validate every runtime file and detect the versions now, once, rather than
+# on the first request.
+registry()
 
 websockets = SessionMiddlewareStack(
     URLRouter([

@@ -4,6 +4,7 @@ playground.E001  a PLAYGROUND_* setting does not parse
 playground.E002  user namespaces cannot be created
 playground.E003  no usable cgroup hierarchy
 playground.E004  seccomp filters cannot be loaded
+playground.E005  a runtime file in runtimes/ does not validate
 playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
 """
 
@@ -18,6 +19,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from executor import config
 from executor.errors import ConfigError, SandboxError
+from executor.runtimes import Registry
 from executor.sandbox import cgroups
 
 # Each probe runs in a throwaway child so that it changes nothing here.
@@ -87,6 +89,15 @@ def _seccomp() -> list[Error]:
                   "libseccomp2", id="playground.E004")]  # fmt: skip
 
 
+def _runtime_files(settings: config.Config) -> list[Error]:
+    try:
+        Registry.load(settings.runtimes_dir, detect=False)
+    except ConfigError as exc:
+        hint = "fix that field of the file; docs/runtimes.md describes each"
+        return [Error(f"runtime file {exc}", hint=hint, id="playground.E005")]
+    return []
+
+
 @register("playground")
 def host_requirements(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     try:
@@ -95,4 +106,5 @@ def host_requirements(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
         return [
             Error(str(exc), hint="fix the environment variable", id="playground.E001")
         ]
-    return _namespaces() + _cgroups(settings) + _seccomp()
+    checks = _namespaces() + _cgroups(settings) + _seccomp()
+    return checks + _runtime_files(settings)

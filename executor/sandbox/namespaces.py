@@ -46,19 +46,31 @@ def privileged() -> bool:
     return os.geteuid() == 0
 
 
-def map_ids(pid: int, host_id: int) -> None:
-    """Parent side: inside 0 is `host_id` and inside 1000 is `host_id + 1`;
-    for an ordinary user, inside 1000 is that user."""
+def program_host_id(host_id: int) -> int:
+    """The host uid and gid that the program's uid 1000 maps to."""
     if not privileged():
-        _map_own_ids(pid)
-        return
+        return os.geteuid()
+    _check_host_id(host_id)
+    return host_id + 1
+
+
+def _check_host_id(host_id: int) -> None:
     # The kernel reads larger numbers modulo 2**32, which could map the
     # sandbox onto a real user of the host: refuse them here.
     if not MIN_HOST_ID <= host_id < MAX_HOST_ID:
         raise SandboxError(
             "uid map", f"host id {host_id} is outside {MIN_HOST_ID}..{MAX_HOST_ID}"
         )
-    mapping = f"0 {host_id} 1\n{SANDBOX_UID} {host_id + 1} 1\n"
+
+
+def map_ids(pid: int, host_id: int) -> None:
+    """Parent side: inside 0 is `host_id` and inside 1000 is `host_id + 1`;
+    for an ordinary user, inside 1000 is that user."""
+    if not privileged():
+        _map_own_ids(pid)
+        return
+    _check_host_id(host_id)
+    mapping = f"0 {host_id} 1\n{SANDBOX_UID} {program_host_id(host_id)} 1\n"
     with open(f"/proc/{pid}/uid_map", "w") as f:
         f.write(mapping)
     with open(f"/proc/{pid}/setgroups", "w") as f:

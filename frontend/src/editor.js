@@ -12,18 +12,13 @@ import {
   historyKeymap,
   indentWithTab,
 } from "@codemirror/commands";
-import { cpp } from "@codemirror/lang-cpp";
-import { javascript } from "@codemirror/lang-javascript";
-import { python } from "@codemirror/lang-python";
 import {
   HighlightStyle,
-  StreamLanguage,
   bracketMatching,
   indentOnInput,
   indentUnit,
   syntaxHighlighting,
 } from "@codemirror/language";
-import { shell } from "@codemirror/legacy-modes/mode/shell";
 import { Compartment, EditorState, Prec } from "@codemirror/state";
 import {
   EditorView,
@@ -35,6 +30,8 @@ import {
   lineNumbers,
 } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
+
+import { languageFor } from "./modes.js";
 
 // Colours are CSS variables so that style.css alone decides the light and
 // the dark palette; the fallbacks keep the editor legible without it.
@@ -102,27 +99,6 @@ const theme = EditorView.theme({
     backgroundColor: "var(--editor-bad-bracket, #f6d0d0)",
   },
 });
-
-// The legacy shell mode is wrapped once; the Lezer languages are cheap to
-// call again because their parsers are module-level constants.
-let shellLanguage = null;
-
-function languageFor(mode) {
-  switch (mode) {
-    case "python":
-      return python();
-    case "javascript":
-      return javascript();
-    case "c":
-    case "cpp":
-      return cpp();
-    case "shell":
-      shellLanguage ??= StreamLanguage.define(shell);
-      return shellLanguage;
-    default:
-      return [];
-  }
-}
 
 function create(
   parent,

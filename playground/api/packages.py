@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+from executor.runtimes import Runtime
 from playground.api.throttle import bearer_token
 from playground.registry import registry
 
@@ -51,7 +52,8 @@ async def change(request: HttpRequest, install: bool) -> JsonResponse:
     if runtime is None:
         return JsonResponse({"message": f"no runtime file declares {language!r}"},
                             status=404)  # fmt: skip
-    ok, detail = await _apt(install, runtime.packages)
+    chosen = runtime.packages if install else _only_theirs(runtime)
+    ok, detail = await _apt(install, chosen)
     registry.cache_clear()
     if not ok:
         return JsonResponse({"message": f"apt-get failed: {detail}"}, status=500)
@@ -59,6 +61,13 @@ async def change(request: HttpRequest, install: bool) -> JsonResponse:
     return JsonResponse({"language": updated.language,
                          "version": updated.version or "",
                          "installed": updated.available})  # fmt: skip
+
+
+def _only_theirs(runtime: Runtime) -> list[str]:
+    """The runtime's packages that no other runtime declares: removing Kotlin
+    must not take the JDK from Java, nor Rust the C compiler from C."""
+    others = {p for rt in registry().all if rt is not runtime for p in rt.packages}
+    return [p for p in runtime.packages if p not in others]
 
 
 async def _apt(install: bool, packages: list[str]) -> tuple[bool, str]:

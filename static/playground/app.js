@@ -495,7 +495,27 @@
   for (const rt of runtimes) {
     ui.language.append(new Option(`${rt.language} ${rt.version}`, optionValue(rt)));
   }
-  let current = runtimes[0] ?? null;
+  // The last language chosen comes back on the next visit; storage may be
+  // unavailable (private windows, blocked cookies), which costs only that.
+  const LANGUAGE_KEY = "playground.language";
+  function rememberLanguage(rt) {
+    try {
+      window.localStorage.setItem(LANGUAGE_KEY, optionValue(rt));
+    } catch {
+      // nothing to remember it in
+    }
+  }
+  function rememberedLanguage() {
+    try {
+      return window.localStorage.getItem(LANGUAGE_KEY);
+    } catch {
+      return null;
+    }
+  }
+  const remembered = rememberedLanguage();
+  let current =
+    (remembered && findRuntime(remembered)) ?? findRuntime("python") ?? runtimes[0] ?? null;
+  if (current) ui.language.value = optionValue(current);
   // What a snippet brings besides the editor's text; runs send it unchanged.
   let firstName = "";
   let otherFiles = [];
@@ -831,6 +851,8 @@
   ui.language.addEventListener("change", () => {
     const next = runtimes.find((rt) => optionValue(rt) === ui.language.value);
     if (next && next !== current) switchLanguage(next, { ask: true });
+    // Only the reader's own choice is remembered, not a page's setLanguage.
+    if (next) rememberLanguage(next);
   });
   ui.input.addEventListener("keydown", (event) => {
     if (event.isComposing) return;

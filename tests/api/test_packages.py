@@ -56,8 +56,8 @@ async def test_without_a_configured_key_nobody_may_change(monkeypatch):
 
 async def test_bad_bodies_and_unknown_languages_are_refused(admin):
     assert (await change("POST", {"nope": 1}, admin)).status_code == 400
-    response = await change("POST", {"language": "cobol"}, admin)
-    assert response.status_code == 404 and "cobol" in response.json()["message"]
+    response = await change("POST", {"language": "intercal"}, admin)
+    assert response.status_code == 404 and "intercal" in response.json()["message"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root may run apt-get")
@@ -96,3 +96,15 @@ async def test_a_body_nested_too_deep_is_a_400(admin):
         "/api/v2/packages", body, content_type="application/json", headers=admin
     )
     assert response.status_code == 400
+
+
+def test_removing_a_runtime_keeps_the_packages_another_runtime_needs(monkeypatch):
+    def declaring(language: str, *needs: str) -> Runtime:
+        return Runtime(language, "1", [], "m", ["m"], "", Path(f"{language}.toml"),
+                       packages=list(needs))  # fmt: skip
+
+    kotlin = declaring("kotlin", "kotlin", "openjdk-17-jdk-headless")
+    java = declaring("java", "openjdk-17-jdk-headless")
+    monkeypatch.setattr(packages, "registry", lambda: Registry([kotlin, java]))
+    assert packages._only_theirs(kotlin) == ["kotlin"]
+    assert packages._only_theirs(java) == []

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from executor import config
+from executor import config, stage
 from executor.backends.local import LocalBackend
 from executor.errors import ConfigError, SandboxError
 from executor.events import Output, StageExited
@@ -98,11 +98,11 @@ def test_a_uid_base_that_could_reach_real_users_is_refused(base):
 def test_the_command_line_explains_an_unknown_language(tmp_path):
     program = tmp_path / "hello.cob"
     program.write_text("DISPLAY 'HI'.")
-    done = subprocess.run([sys.executable, "-m", "executor", "run", "cobol",
+    done = subprocess.run([sys.executable, "-m", "executor", "run", "intercal",
                            str(program)], capture_output=True, text=True,
                           cwd=config.PROJECT_DIR, check=False)  # fmt: skip
     assert done.returncode != 0
-    assert "language 'cobol' is not installed" in done.stderr
+    assert "language 'intercal' is not installed" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -136,3 +136,10 @@ def _parent(pid: str) -> int:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def test_an_init_that_ended_before_the_supervisor_looked_is_not_an_error():
+    # A compiled hello can end, and take its init with it, before pidfd_open.
+    ended = subprocess.Popen(["/bin/true"])
+    ended.wait()
+    assert stage._pidfd(ended.pid) is None

@@ -68,6 +68,11 @@ BAD_NAMES = [
     ".",
     "a\u0000b",
     "x" * 300,
+    "line\nbreak.txt",
+    "tab\there",
+    "escape\u001b[31m.txt",
+    "delete\u007f",
+    "c1\u0085control",
 ]
 
 
@@ -209,3 +214,33 @@ def test_compiled_language_gets_a_compile_stage_first():
     job = build({**request(), "language": "gcc"})
     assert [s.name for s in job.stages] == ["compile", "run"]
     assert job.stages[0].argv[-1] == "./main.c"
+
+
+JAVA = Runtime(
+    language="java",
+    version="17.0.15",
+    aliases=[],
+    source_file="Main.java",
+    run=["java", "-XX:MaxRAM={memory_bytes}", "-cp", ".", "{class}"],
+    hello="",
+    path=Path("java.toml"),
+    compile=["javac", "-d", ".", "{sources}"],
+    sources=["*.java"],
+)
+
+
+def test_class_and_memory_placeholders_follow_the_request():
+    payload = {
+        "language": "java",
+        "files": [
+            {"name": "app/Shop.java", "content": "x"},
+            {"name": "app/Item.java", "content": "y"},
+            {"name": "notes.txt", "content": "z"},
+        ],
+        "run_memory_limit": 128 * 1024 * 1024,
+    }
+    job, _ = build_job(payload, Registry([JAVA]), SETTINGS, OUTPUT_BYTES)
+    compile_, run = job.stages
+    assert compile_.argv == ["javac", "-d", ".", "./app/Shop.java", "./app/Item.java"]
+    assert run.argv == ["java", f"-XX:MaxRAM={128 * 1024 * 1024}", "-cp", ".",
+                        "app.Shop"]  # fmt: skip

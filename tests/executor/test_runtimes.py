@@ -144,3 +144,61 @@ def test_find_names_the_installed_versions_when_none_matches():
 
 def test_language_lookup_ignores_case():
     assert Registry([runtime("3.11.2")]).find("Python").language == "python"
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        ('[conformance]\nmain = "x"\n', "conformance.crash"),
+        (
+            '[conformance]\nmain = "x"\ncrash = "y"\ncolour = "z"\n',
+            "conformance.colour",
+        ),
+        ('[conformance]\nmain = 1\ncrash = "y"\n', "conformance.main"),
+        (
+            'compile = ["cc"]\n[conformance]\nmain = "x"\ncrash = "y"\n',
+            "conformance.compile_error",
+        ),
+        ('npm = "@types/node"\n', "npm"),
+        ("limits = { wall_time = 5 }\n", "limits.wall_time"),
+    ],
+)
+def test_conformance_npm_and_limit_errors_name_the_field(tmp_path, lines, named):
+    path = write(tmp_path, VALID + lines)
+    with pytest.raises(ConfigError) as refused:
+        load_file(path, detect=False)
+    assert "python.toml" in str(refused.value)
+    assert named in str(refused.value)
+
+
+def test_a_runtime_may_raise_its_time_limits_and_declare_its_programs(tmp_path):
+    text = VALID + (
+        'compile = ["cc"]\n'
+        "compile_limits = { wall_time_ms = 30000, cpu_time_ms = 30000 }\n"
+        'npm = ["@types/node@18.19.130"]\n'
+        '[conformance]\nmain = "m"\ncrash = "c"\ncompile_error = "e"\n'
+    )
+    loaded = load_file(write(tmp_path, text), detect=False)
+    assert loaded.compile_limits == {"wall_time_ms": 30000, "cpu_time_ms": 30000}
+    assert loaded.npm == ["@types/node@18.19.130"]
+    assert loaded.conformance == {"main": "m", "crash": "c", "compile_error": "e"}
+
+
+def test_a_missing_tool_makes_the_runtime_unavailable_with_the_reason(tmp_path):
+    text = VALID.replace("/usr/bin/python3", "/nonexistent/bin/python9")
+    loaded = load_file(write(tmp_path, text))
+    assert not loaded.available
+    assert loaded.state == "unavailable: /nonexistent/bin/python9 is not installed"
+
+
+def test_a_version_the_pattern_does_not_find_makes_the_runtime_unavailable(tmp_path):
+    text = VALID.replace("Python (", "Cobra (")
+    loaded = load_file(write(tmp_path, text))
+    assert not loaded.available
+    assert "has no version in it" in str(loaded.problem)
+
+
+def test_an_installed_tool_gives_its_version(tmp_path):
+    loaded = load_file(write(tmp_path, VALID))
+    assert loaded.available and loaded.state == "available"
+    assert loaded.version and loaded.version[0].isdigit()

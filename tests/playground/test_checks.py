@@ -42,3 +42,10 @@ def test_missing_cgroup_controllers_are_reported(settings_from):
     errors = settings_from(PLAYGROUND_CGROUP=unusable_cgroup_version())
     assert [e.id for e in errors] == ["playground.E003"]
     assert "memory, pids and cpu" in errors[0].msg
+
+
+def test_a_runtime_file_that_does_not_validate_is_reported(settings_from, tmp_path):
+    (tmp_path / "broken.toml").write_text('language = "x"\ncolour = "red"\n')
+    errors = settings_from(PLAYGROUND_RUNTIMES_DIR=str(tmp_path))
+    assert [e.id for e in errors] == ["playground.E005"]
+    assert "broken.toml" in errors[0].msg and "colour" in errors[0].msg

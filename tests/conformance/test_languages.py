@@ -1,0 +1,189 @@
+"""What single languages promise beyond the shared suite: JVM memory under
+the cgroup, several classes in several files, the class named by the file,
+SQL's argument table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from executor import config
+from executor.requests import build_job
+from playground.api.results import collect
+from playground.registry import registry
+from tests.conftest import execute
+
+MIB = 1024 * 1024
+
+REVERSE = """
+public class Main {
+    public static void main(String[] a) {
+        System.out.println(new StringBuilder(a[0]).reverse());
+        if (a.length > 1) {
+            long[] big = new long[64_000_000];
+            System.out.println(big.length);
+        }
+    }
+}
+"""
+JVM_START_FAILURES = ("Could not reserve", "Error occurred during initialization")
+
+
+async def test_java_starts_under_128_mib_of_memory(backend):
+    result = await execute(
+        backend, "java", REVERSE, args=["olleh"], run_memory_limit=128 * MIB
+    )
+    run = result["run"]
+    assert run["status"] is None, run["stderr"]
+    assert run["stdout"] == "hello\n"
+    assert 0 < run["memory"] < 128 * MIB
+
+
+async def test_java_allocating_past_its_memory_ends_out_of_memory(backend):
+    result = await execute(
+        backend, "java", REVERSE, args=["olleh", "boom"], run_memory_limit=128 * MIB
+    )
+    run = result["run"]
+    assert run["stdout"].startswith("hello\n")
+    assert not any(failure in run["stderr"] for failure in JVM_START_FAILURES)
+    assert run["status"] in ("ML", "RE"), run
+    if run["status"] == "RE":
+        assert "OutOfMemoryError" in run["stderr"]
+
+
+MAIN_JAVA = """
+import shop.Item;
+
+public class Main {
+    public static void main(String[] args) {
+        System.out.println(new Item("tea", 3).describe() + " " + Helper.twice(21));
+    }
+}
+
+class Helper {
+    static int twice(int x) { return 2 * x; }
+}
+"""
+ITEM_JAVA = """
+package shop;
+
+public class Item {
+    private final String name;
+    private final int count;
+
+    public Item(String name, int count) { this.name = name; this.count = count; }
+
+    public String describe() { return count + " x " + name; }
+}
+"""
+
+
+async def test_java_with_several_classes_in_several_files(backend):
+    result = await execute(
+        backend,
+        "java",
+        MAIN_JAVA,
+        files=[{"name": "shop/Item.java", "content": ITEM_JAVA}],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "3 x tea 42\n"
+
+
+async def run_named(backend, language: str, name: str, source: str):
+    """Run a program whose first file has a name of its own."""
+    payload = {"language": language, "files": [{"name": name, "content": source}]}
+    settings = config.get()
+    job, _ = build_job(
+        payload, registry(), settings, settings.defaults["http_output_bytes"]
+    )
+    stages: dict[str, Any] = {}
+    await collect(await backend.submit(job), stages, {})
+    return stages
+
+
+async def test_java_runs_the_class_its_first_file_names(backend):
+    source = (
+        "public class Greeter { public static void main(String[] a) "
+        '{ System.out.println("from Greeter"); } }'
+    )
+    result = await run_named(backend, "java", "Greeter.java", source)
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "from Greeter\n"
+
+
+MAIN_KT = """
+fun main() {
+    val greeter = Greeter("Kotlin")
+    println(greeter.greet() + " " + twice(21))
+}
+"""
+GREETER_KT = """
+class Greeter(private val name: String) {
+    fun greet() = "Hello from $name"
+}
+
+fun twice(x: Int) = 2 * x
+"""
+
+
+async def test_kotlin_with_several_classes_in_several_files(backend):
+    result = await execute(
+        backend,
+        "kotlin",
+        MAIN_KT,
+        files=[{"name": "Greeter.kt", "content": GREETER_KT}],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "Hello from Kotlin 42\n"
+
+
+async def test_sql_arguments_arrive_quoted_exactly(backend):
+    args = ["it's", "two\nlines\n", "x'); DROP TABLE args; --", ""]
+    result = await execute(
+        backend, "sql", "SELECT n || ':' || value || '|' FROM args ORDER BY n;",
+        args=args,
+    )  # fmt: skip
+    expected = "".join(f"{n}:{a}|\n" for n, a in enumerate(args, start=1))
+    assert result["run"]["stdout"] == expected, result["run"]["stderr"]
+
+
+async def test_a_program_may_reopen_its_stdio_by_name(backend):
+    source = "cat /dev/stdin; echo out > /dev/stdout; echo err > /dev/stderr"
+    result = await execute(backend, "bash", source, stdin="in\n")
+    assert result["run"]["stdout"] == "in\nout\n"
+    assert result["run"]["stderr"] == "err\n"
+
+
+async def test_kotlin_runs_the_main_function_whatever_its_file_is_called(backend):
+    source = 'fun main() {\n    println("from app.kt")\n}\n'
+    result = await run_named(backend, "kotlin", "app.kt", source)
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "from app.kt\n"
+
+
+async def test_scala_runs_the_object_with_main_whatever_its_name(backend):
+    source = 'object Hello {\n  def main(a: Array[String]): Unit = println("hi")\n}\n'
+    result = await run_named(backend, "scala", "Main.scala", source)
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi\n"
+
+
+MAIN_COB = """IDENTIFICATION DIVISION.
+PROGRAM-ID. MAIN.
+PROCEDURE DIVISION.
+    CALL "GREET".
+    STOP RUN.
+"""
+GREET_COB = """IDENTIFICATION DIVISION.
+PROGRAM-ID. GREET.
+PROCEDURE DIVISION.
+    DISPLAY "from the subprogram".
+    GOBACK.
+"""
+
+
+async def test_cobol_calls_a_subprogram_from_another_file(backend):
+    result = await execute(
+        backend, "cobol", MAIN_COB, files=[{"name": "greet.cob", "content": GREET_COB}]
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "from the subprogram\n"
