@@ -14,6 +14,7 @@ See docs/deployment.md.
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
@@ -25,16 +26,13 @@ log = logging.getLogger(__name__)
 
 QUEUE = "runs"
 
-app = Celery("playground")
-_settings = relay.settings_from(os.environ)
-_worker: Worker | None = None
-_making = threading.Lock()
 
-if _settings is not None:
+def configure(app: Celery, settings: relay.Settings) -> Celery:
+    """Point an app at this deployment's Redis, with its key prefix."""
     app.conf.update(
-        broker_url=_settings.url,
+        broker_url=settings.url,
         broker_transport_options={
-            "global_keyprefix": f"{_settings.prefix}celery:",
+            "global_keyprefix": f"{settings.prefix}celery:",
             # A run is never redelivered (see above); this only bounds how long
             # a message a dead worker had reserved waits before another takes it.
             "visibility_timeout": 60,
@@ -49,8 +47,32 @@ if _settings is not None:
         worker_concurrency=config.get().max_concurrent_runs,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
-        broker_heartbeat=0,
     )
+    return app
+
+
+def publisher(settings: relay.Settings) -> Callable[[dict[str, Any]], None]:
+    """How a web process queues a job for any worker."""
+    sender = configure(Celery("playground-web"), settings)
+
+    def publish(job: dict[str, Any]) -> None:
+        sender.send_task(
+            "playground.run",
+            args=[job],
+            queue=QUEUE,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2},
+        )
+
+    return publish
+
+
+app = Celery("playground")
+_settings = relay.settings_from(os.environ)
+if _settings is not None:
+    configure(app, _settings)
+_worker: Worker | None = None
+_making = threading.Lock()
 
 
 def worker() -> Worker:
@@ -73,16 +95,3 @@ def _start(**_: Any) -> None:
 @app.task(name="playground.run", ignore_result=True)
 def run(job: dict[str, Any]) -> None:
     worker().execute(job)
-
-
-def publish(job: dict[str, Any]) -> None:
-    """Queue a job for any worker (the web side of the backend)."""
-    run.apply_async(
-        args=[job],
-        retry=True,
-        retry_policy={
-            "max_retries": 3,
-            "interval_start": 0.2,
-            "interval_step": 0.5,
-        },  # fmt: skip
-    )

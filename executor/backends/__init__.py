@@ -25,4 +25,4 @@ def get_backend() -> Backend:
     # The Celery app lives with the site (playground/celery.py); the engine
     # only needs its way of publishing a job.
     site = importlib.import_module("playground.celery")
-    return CeleryBackend(settings, site.publish)
+    return CeleryBackend(settings, site.publisher(settings))
