@@ -198,3 +198,37 @@ def wait_until(condition: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"after {timeout} s: {what}")
         time.sleep(0.1)
+
+
+def fresh(settings: relay.Settings, queue_timeout_seconds: int = 30) -> relay.Settings:
+    """Settings with a prefix of their own: a queue no other worker reads."""
+    prefix = f"{settings.prefix}{secrets.token_hex(3)}:"
+    return relay.Settings(settings.url, prefix, queue_timeout_seconds)
+
+
+def host_processes_with_uids(first: int, last: int) -> list[int]:
+    """Pids of live processes on the host whose uid lies in first..last. A
+    zombie runs nothing; it waits for whichever ancestor reaps orphans."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            uid = int(status.split("\nUid:\t", 1)[1].split()[0])
+        except (OSError, IndexError):
+            continue
+        if first <= uid <= last and "\nState:\tZ" not in status:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return (
+        Path(f"/proc/{pid}/status").exists()
+        and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    )

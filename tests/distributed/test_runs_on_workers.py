@@ -4,9 +4,9 @@ websocket, the HTTP API, many runs at once, and the hosts' uids."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,15 +93,24 @@ async def test_stdin_end_of_file_reaches_the_worker(redis_site: Site):
     assert seen[-1]["code"] == 0
 
 
+def post_json(site: Site, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30)
+    try:
+        connection.request("POST", path, json.dumps(body),
+                           {"Content-Type": "application/json"})  # fmt: skip
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
 def test_http_execute_returns_the_full_result(redis_site: Site):
+    source = 'read x; echo "out $x"; echo err >&2; exit 3'
     body = {"language": "bash", "version": "*", "stdin": "in\n",
-            "files": [{"content": "read x; echo \"out $x\"; echo err >&2; exit 3"}]}  # fmt: skip
-    request = urllib.request.Request(
-        f"{redis_site.url}/api/v2/execute", json.dumps(body).encode(),
-        {"Content-Type": "application/json"},
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310
-        result = json.load(response)["run"]
+            "files": [{"content": source}]}  # fmt: skip
+    status, answer = post_json(redis_site, "/api/v2/execute", body)
+    assert status == 200, answer
+    result = answer["run"]
     assert result["stdout"] == "out in\n"
     assert result["stderr"] == "err\n"
     assert result["code"] == 3 and result["status"] == "RE"
