@@ -14,7 +14,7 @@ if [ "$want_browser" = "--with-browser" ]; then
     packages+=(chromium fonts-dejavu-core)
     # The distributed tests: Redis, PostgreSQL, and the Compose client that
     # validates docker-compose.yml (no Docker engine needed).
-    packages+=(redis-server postgresql postgresql-client docker-compose)
+    packages+=(redis-server postgresql docker-compose)
     command -v npm >/dev/null || packages+=(npm)  # rebuilds the editor bundle
 fi
 
