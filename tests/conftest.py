@@ -18,8 +18,6 @@ from typing import Any
 import hypothesis
 import hypothesis.configuration
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
 
 from executor import config
 from executor.backends import Backend, get_backend
@@ -49,16 +47,6 @@ for _name, _value in (("RUNS_PER_SECOND", "1000"), ("RUN_BURST", "1000"),
 def _database(transactional_db: None) -> None:
     """Runs write audit records from several threads, so every test gets a
     real database whose writes all threads see."""
-
-
-@pytest.fixture(autouse=True)
-async def _close_async_connections() -> AsyncIterator[None]:
-    """The async ORM works in a shared thread; its connections are closed
-    after each test, as PostgreSQL's driver insists (and its test database
-    can then be dropped)."""
-    yield
-    await sync_to_async(connections.close_all)()
-    connections.close_all()
 
 
 @pytest.fixture(scope="session")

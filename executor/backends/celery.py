@@ -169,6 +169,9 @@ class CeleryRun:
         await self._command("signal", signum=signum)
 
     async def stop(self) -> None:
+        # Without the web's lease the worker stops the run too, even if this
+        # run's events are never read (a client gone before they were).
+        self._end_keeper()
         try:
             if await self._abandon(STOPPED):
                 log.info("run_id=%s stopped before a worker took it", self.run_id)
@@ -208,7 +211,7 @@ class CeleryBackend:
         run = CeleryRun(self, job)
         try:
             await self._enqueue(run, job)
-        except Exception as exc:  # noqa: BLE001  # the broker's errors vary
+        except Exception as exc:  # the broker's errors vary with its transport
             log.error("run_id=%s not queued: %s", job.run_id, exc)
             run.lost = _xx(
                 "The run queue (Redis) cannot be reached; the program did not "

