@@ -116,7 +116,7 @@ class StageProcess:
             self.launched = launch(
                 spec, self.streams.child, self.cgroup.join_paths(), host_id, root
             )
-            self.init_pidfd = os.pidfd_open(self.launched.init_pid)
+            self.init_pidfd = _pidfd(self.launched.init_pid)
         except SandboxError as exc:
             self.setup_error = exc
         finally:
@@ -250,3 +250,14 @@ def _decode(wait_status: int | None) -> tuple[int | None, int | None]:
 
 def _signal_name(signum: int | None) -> str | None:
     return None if signum is None else signal.Signals(signum).name
+
+
+def _pidfd(pid: int) -> int | None:
+    """A pidfd for the sandbox's init, or None if it has already ended: a
+    quick program's init may exit, and be reaped by its helper, before the
+    supervisor gets here. With the init gone its whole pid namespace is gone,
+    so there is nothing left to signal."""
+    try:
+        return os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
