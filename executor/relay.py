@@ -16,7 +16,7 @@ sure that a run starts at most once, whatever the broker redelivers.
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,7 @@ class Settings:
     queue_timeout_seconds: int
 
 
-def settings_from(env: dict[str, str] | os._Environ[str]) -> Settings | None:
+def settings_from(env: Mapping[str, str]) -> Settings | None:
     """The Redis settings, or None when the site runs embedded."""
     url = env.get("PLAYGROUND_REDIS_URL", "")
     if not url:

@@ -51,6 +51,7 @@ class Worker:
         self.backend = LocalBackend(self.config)
         self.in_flight: set[str] = set()
         self.health = "starting"
+        self.checked = threading.Event()
         self.started = time.time()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
@@ -211,6 +212,11 @@ class Worker:
         except BackendError as exc:
             self.health = f"the supervisor cannot start: {exc}"
             log.error("worker %s is unhealthy: %s", self.name, self.health)
+        self.checked.set()
+
+    def healthy(self, timeout: float) -> bool:
+        """Whether the supervisor started, once that is known."""
+        return self.checked.wait(timeout) and self.health == "ok"
 
     def report(self) -> dict[str, Any]:
         return {

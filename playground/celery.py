@@ -13,6 +13,7 @@ See docs/deployment.md.
 
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ from executor.worker import Worker
 log = logging.getLogger(__name__)
 
 QUEUE = "runs"
+START_TIMEOUT_SECONDS = 60
 
 
 def configure(app: Celery, settings: relay.Settings) -> Celery:
@@ -88,8 +90,13 @@ def worker() -> Worker:
 
 @signals.worker_ready.connect
 def _start(**_: Any) -> None:
-    # Claims the uid block and starts the supervisor before the first task.
-    worker()
+    """Claim the uid block and start the supervisor before the first task;
+    a worker whose supervisor cannot start takes no run: it shuts down."""
+    made = worker()
+    if not made.healthy(timeout=START_TIMEOUT_SECONDS):
+        log.error("worker %s shuts down, it cannot run programs: %s",
+                  made.name, made.health)  # fmt: skip
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 @app.task(name="playground.run", ignore_result=True)
