@@ -175,3 +175,22 @@ def _job(source: str) -> Any:
 
 async def _drain(run: Any) -> list[Any]:
     return [event async for event in run.events()]
+
+
+async def test_long_output_arrives_whole_in_order_once(
+    workers: list[WorkerProcess], celery_backend: CeleryBackend
+):
+    source = "import sys\nfor i in range(60000):\n    sys.stdout.write(f'{i}\\n')\n"
+    stages = await execute(celery_backend, "python", source, output_bytes=1 << 20)
+    expected = "".join(f"{i}\n" for i in range(60000))
+    assert stages["run"]["status"] is None, stages["run"]["message"]
+    assert stages["run"]["stdout"] == expected
+
+
+async def test_output_caps_apply_on_the_workers(
+    workers: list[WorkerProcess], celery_backend: CeleryBackend
+):
+    stages = await execute(celery_backend, "bash", "yes x | head -c 100000",
+                           output_bytes=1000)  # fmt: skip
+    assert stages["run"]["status"] == "OL"
+    assert stages["run"]["stdout"] == "x\n" * 500
