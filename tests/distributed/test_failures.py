@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+import websockets
 
 from executor import relay
 from executor.backends.celery import CeleryBackend
@@ -33,6 +34,7 @@ from tests.distributed.conftest import (
 from tests.distributed.test_runs_on_workers import (
     SLEEPER,
     _job,
+    frames_until,
     page,
     post_json,
     until_stdout,
@@ -317,3 +319,34 @@ def _post_with_key(site: Site, key: str) -> tuple[int, Any]:
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+async def test_a_page_session_gets_a_clear_error_when_redis_restarts(
+    private_redis: PrivateRedis, tmp_path: Path
+):
+    settings = relay.Settings(private_redis.url, "restart-site:", 30)
+    worker = WorkerProcess(settings, tmp_path / "worker.log")
+    site: Site | None = None
+    try:
+        worker.wait_ready()
+        site = Site(settings, tmp_path)
+        program = {"language": "python", "files": [{"content": SLEEPER}]}
+        async with page(site, program) as socket:
+            await until_stdout(socket, "started\n")
+            private_redis.stop()
+            private_redis.start()
+            seen = await frames_until(socket, lambda f: f["type"] in ("exit", "error"))
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(socket.recv(), 10)
+        assert socket.close_code == 4999  # the run's record written, then closed
+        assert seen[-1]["type"] == "exit", seen
+        assert seen[-1]["status"] == "XX" and "Redis" in seen[-1]["message"]
+
+        status, answer = post_json(site, "/api/v2/execute", {
+            "language": "bash", "version": "*", "files": [{"content": "echo back"}]
+        })  # fmt: skip
+        assert status == 200 and answer["run"]["stdout"] == "back\n", answer
+    finally:
+        if site is not None:
+            site.stop()
+        worker.stop()
