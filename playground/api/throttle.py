@@ -109,6 +109,18 @@ def take_token(client: Client) -> None:
 def acquire(client: Client) -> None:
     """Take one of the client's run slots and a token, or refuse; every
     acquire that returns is matched by one release."""
+    try:
+        _acquire(client)
+    except Refused:
+        raise
+    except Exception as exc:  # the cache's own errors vary with its backend
+        log.error("%s: run refused, the shared cache fails: %s", client.name, exc)
+        raise Refused("the playground cannot count runs right now (its shared "
+                      "store is restarting); retry in a few seconds",
+                      retry_after=2) from exc  # fmt: skip
+
+
+def _acquire(client: Client) -> None:
     key = _cache_key("in-flight", client)
     cache.add(key, 0, timeout=IN_FLIGHT_TTL_SECONDS)
     if cache.incr(key) > client.max_runs_at_once:

@@ -350,3 +350,19 @@ async def test_a_page_session_gets_a_clear_error_when_redis_restarts(
         if site is not None:
             site.stop()
         worker.stop()
+
+
+def test_a_run_asked_for_while_redis_is_down_gets_a_clear_refusal(
+    private_redis: PrivateRedis, tmp_path: Path
+):
+    settings = relay.Settings(private_redis.url, "down:", 30)
+    site = Site(settings, tmp_path)
+    try:
+        private_redis.stop()
+        status, answer = post_json(site, "/api/v2/execute", {
+            "language": "bash", "version": "*", "files": [{"content": "echo x"}]
+        })  # fmt: skip
+    finally:
+        site.stop()
+    assert status == 429, answer
+    assert "retry in a few seconds" in answer["message"]
