@@ -45,6 +45,9 @@ def configure(app: Celery, settings: relay.Settings) -> Celery:
         task_ignore_result=True,
         task_acks_late=False,
         worker_prefetch_multiplier=1,
+        # A busy worker takes no further task: a queued run goes to the next
+        # free worker instead of waiting behind a busy one (or a dead one).
+        worker_disable_prefetch=True,
         worker_pool="threads",
         worker_concurrency=config.get().max_concurrent_runs,
         worker_hijack_root_logger=False,
