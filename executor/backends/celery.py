@@ -143,7 +143,11 @@ class CeleryRun:
         return True
 
     async def _forget(self) -> None:
-        await self.redis.delete(*self.keys.of_run(self.run_id))
+        """The run is over: its streams and leases go (they expire anyway)."""
+        try:
+            await self.redis.delete(*self.keys.of_run(self.run_id))
+        except RedisError as exc:
+            log.warning("run_id=%s keys left to expire: %s", self.run_id, exc)
 
     def _end_keeper(self) -> None:
         if self.keeper is not None:
