@@ -28,13 +28,18 @@ from redis.exceptions import RedisError
 
 from executor import config, messages, relay, uids
 from executor.backends.local import LocalBackend, LocalRun
-from executor.errors import BackendError
-from executor.events import Finished
+from executor.errors import BackendError, ExecutorError
+from executor.events import Finished, StageExited
 from executor.job import Job
+from executor.results import StageResult
 
 log = logging.getLogger(__name__)
 
 CONTROL_BLOCK_MILLISECONDS = 100
+UNREADABLE = (
+    "The worker could not read this run; the program did not start. Workers "
+    "and web hosts must run the same version of the playground"
+)
 HEARTBEAT_SECONDS = 1.0
 
 
@@ -75,7 +80,30 @@ class Worker:
 
     def execute(self, job_wire: dict[str, Any]) -> None:
         """Run one job to its end; called from a Celery pool thread."""
-        self._call(self._execute(Job.from_wire(job_wire)))
+        try:
+            job = Job.from_wire(job_wire)
+        except (KeyError, TypeError, ValueError, ExecutorError) as exc:
+            self._call(self._unreadable(job_wire, exc))
+            return
+        self._call(self._execute(job))
+
+    async def _unreadable(self, job_wire: dict[str, Any], exc: Exception) -> None:
+        """A job this worker cannot read (a web host of another version?)
+        ends at once with a clear error rather than waiting in vain."""
+        run_id = str(job_wire.get("run_id", "")) if isinstance(job_wire, dict) else ""
+        log.error("run_id=%s job unreadable: %r", run_id or "?", exc)
+        if not run_id or not await self._claim(run_id):
+            return
+        stage = "run"
+        result = StageResult("XX", None, None, UNREADABLE, 0, 0, 0)
+        stream = self.keys.events(run_id)
+        try:
+            for event in (StageExited(stage, result), Finished()):
+                await self.redis.xadd(stream, relay.encode_event(event))
+            await self.redis.expire(stream, relay.KEEP_SECONDS)
+        except RedisError as error:
+            log.error("run_id=%s error not delivered: %s", run_id, error)
+        await self._release(run_id)
 
     async def _execute(self, job: Job) -> None:
         if not await self._claim(job.run_id):

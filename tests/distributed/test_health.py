@@ -56,3 +56,24 @@ def test_check_names_a_malformed_redis_url(monkeypatch: pytest.MonkeyPatch):
     [error] = distributed_services(None)
     assert error.id == "playground.E001"
     assert "must start with redis://" in error.msg
+
+
+async def test_a_job_a_worker_cannot_read_ends_at_once_with_a_clear_error(
+    redis_settings: relay.Settings, workers: list[WorkerProcess]
+):
+    from executor.backends.celery import CeleryBackend
+    from executor.events import StageExited
+    from playground.celery import publisher
+    from tests.distributed.test_runs_on_workers import _job
+
+    publish = publisher(redis_settings)
+    # As a web host of another version might send it.
+    backend = CeleryBackend(
+        redis_settings, lambda job: publish({**job, "stages": "not stages"})
+    )
+    run = await backend.submit(_job("echo never"))
+    events = [event async for event in run.events()]
+    await backend.aclose()
+    exited = events[-2]
+    assert isinstance(exited, StageExited) and exited.result.status == "XX"
+    assert "same version" in (exited.result.message or "")
