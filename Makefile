@@ -20,7 +20,9 @@ run: install
 
 test: install-test runtimes
 	bash scripts/check.sh
+	bash scripts/services.sh
 	$(PY) -m pytest
+	bash scripts/test-postgres.sh
 
 # The build gates alone: lint, format, types, bandit, pip-audit, editor bundle.
 check: install-test

@@ -5,6 +5,7 @@ playground.E002  user namespaces cannot be created
 playground.E003  no usable cgroup hierarchy
 playground.E004  seccomp filters cannot be loaded
 playground.E005  a runtime file in runtimes/ does not validate
+playground.E006  PLAYGROUND_REDIS_URL is set but Redis does not answer
 playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
 """
 
@@ -15,9 +16,10 @@ import subprocess  # nosec B404
 import sys
 from typing import Any
 
+import redis
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from executor import config
+from executor import config, relay
 from executor.errors import ConfigError, SandboxError
 from executor.runtimes import Registry
 from executor.sandbox import cgroups
@@ -108,3 +110,23 @@ def host_requirements(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
         ]
     checks = _namespaces() + _cgroups(settings) + _seccomp()
     return checks + _runtime_files(settings)
+
+
+@register("playground")
+def distributed_services(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """With Redis configured, every run needs it: say so before a run fails."""
+    try:
+        settings = relay.settings_from(os.environ)
+    except ConfigError as exc:
+        return [
+            Error(str(exc), hint="fix the environment variable", id="playground.E001")
+        ]
+    if settings is None:
+        return []
+    try:
+        redis.Redis.from_url(settings.url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return [Error(f"Redis at PLAYGROUND_REDIS_URL does not answer: {exc}",
+                      hint="start Redis (or fix the URL); unset PLAYGROUND_REDIS_URL"
+                      " to run embedded", id="playground.E006")]  # fmt: skip
+    return []

@@ -84,6 +84,35 @@ DATABASES = {
 
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# -- several machines: PostgreSQL and Redis (docs/deployment.md) -------------
+if database_url := os.environ.get("PLAYGROUND_DATABASE_URL"):
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
+
+if redis_url := os.environ.get("PLAYGROUND_REDIS_URL"):
+    # Runs go to Celery workers (executor.backends.celery); the rate limits'
+    # state and the channel layer are shared by every web process.
+    REDIS_PREFIX = os.environ.get("PLAYGROUND_REDIS_PREFIX") or "playground:"
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py 8 times reads out after 5 s by default, the very
+                # time channels_redis blocks waiting for a message.
+                "hosts": [{"address": redis_url, "socket_timeout": 30}],
+                "prefix": f"{REDIS_PREFIX}asgi",
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"{REDIS_PREFIX}cache",
+        }
+    }
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"

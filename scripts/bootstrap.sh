@@ -12,6 +12,9 @@ packages=(python3 python3-venv python3-dev gcc g++ make libcap-dev libseccomp2
           libseccomp-dev bash coreutils procps nodejs)
 if [ "$want_browser" = "--with-browser" ]; then
     packages+=(chromium fonts-dejavu-core)
+    # The distributed tests: Redis, PostgreSQL, and the Compose client that
+    # validates docker-compose.yml (no Docker engine needed).
+    packages+=(redis-server postgresql docker-compose)
     command -v npm >/dev/null || packages+=(npm)  # rebuilds the editor bundle
 fi
 

@@ -44,6 +44,10 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
         # Forked from the supervisor, the init would show its command line.
         step("title", prctl.set_proctitle, "init")
         step("identity", namespaces.become_init_user)
+        # Changing uid clears the parent-death signal: set it again, or a
+        # killed supervisor would leave this init and its program running.
+        # Known gap: a helper killed between the two calls still leaves them.
+        step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
         step(
             "mounts",
             mounts.apply,

@@ -50,6 +50,11 @@ class Close:
 
 
 class RunConsumer(AsyncWebsocketConsumer):
+    # A run's events come from its backend, never from the channel layer, so
+    # the consumer subscribes to no channel (an alias no setting defines):
+    # with Redis, an open page then holds no blocking Redis read, and a Redis
+    # restart cannot end the socket before the run's own error reaches it.
+    channel_layer_alias = "runs-use-no-channel-layer"
     run: RunHandle | None = None
     client: throttle.Client | None = None
     done = False  # the run ended; frames still in flight are ignored

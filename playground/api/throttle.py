@@ -8,6 +8,7 @@ lives in Django's cache, shared by every web process that shares the cache.
 """
 
 import hashlib
+import logging
 import math
 import os
 import secrets
@@ -18,6 +19,8 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
 from playground.models import ApiKey
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "pk_"
 IN_FLIGHT_TTL_SECONDS = 3600  # a crashed web process cannot hold a slot forever
@@ -106,6 +109,18 @@ def take_token(client: Client) -> None:
 def acquire(client: Client) -> None:
     """Take one of the client's run slots and a token, or refuse; every
     acquire that returns is matched by one release."""
+    try:
+        _acquire(client)
+    except Refused:
+        raise
+    except Exception as exc:  # the cache's own errors vary with its backend
+        log.error("%s: run refused, the shared cache fails: %s", client.name, exc)
+        raise Refused("the playground cannot count runs right now (its shared "
+                      "store is restarting); retry in a few seconds",
+                      retry_after=2) from exc  # fmt: skip
+
+
+def _acquire(client: Client) -> None:
     key = _cache_key("in-flight", client)
     cache.add(key, 0, timeout=IN_FLIGHT_TTL_SECONDS)
     if cache.incr(key) > client.max_runs_at_once:
@@ -124,3 +139,7 @@ def release(client: Client) -> None:
         cache.decr(_cache_key("in-flight", client))
     except ValueError:
         pass  # expired meanwhile: nothing to give back
+    except Exception as exc:  # the cache's own errors vary with its backend
+        # A shared cache (Redis) may be restarting: its counters are gone
+        # with it, and the run still ends and leaves its record.
+        log.warning("%s: run slot not given back: %s", client.name, exc)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from django.core.management import call_command
 from django.test import AsyncClient
 from django.utils import timezone
 
 from playground.models import RunRecord
 from tests.api.test_connect import connected, init
+
+pytestmark = pytest.mark.database
 
 PROGRAM = {"language": "python", "files": [{"content": "print('secret output')"}]}
 
