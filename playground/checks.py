@@ -124,7 +124,8 @@ def distributed_services(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if settings is None:
         return []
     try:
-        redis.Redis.from_url(settings.url, socket_connect_timeout=2).ping()
+        with redis.Redis.from_url(settings.url, socket_connect_timeout=2) as client:
+            client.ping()
     except redis.RedisError as exc:
         return [Error(f"Redis at PLAYGROUND_REDIS_URL does not answer: {exc}",
                       hint="start Redis (or fix the URL); unset PLAYGROUND_REDIS_URL"

@@ -34,17 +34,18 @@ WORKER_SLOTS = 3
 
 def ping(url: str) -> None:
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        with redis.Redis.from_url(url, socket_connect_timeout=2) as client:
+            client.ping()
     except redis.RedisError as exc:
         pytest.fail(f"Redis at {url} does not answer ({exc}); start it with "
                     "scripts/services.sh (make test does)")  # fmt: skip
 
 
 def forget(url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
+    with redis.Redis.from_url(url) as client:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 def env_for(settings: relay.Settings, **extra: str) -> dict[str, str]:
@@ -76,8 +77,8 @@ class WorkerProcess:
         self.name = f"{os.uname().nodename}:{self.process.pid}"
 
     def report(self) -> dict[str, Any] | None:
-        client = redis.Redis.from_url(self.settings.url)
-        raw = client.get(relay.Keys(self.settings.prefix).worker(self.name))
+        with redis.Redis.from_url(self.settings.url) as client:
+            raw = client.get(relay.Keys(self.settings.prefix).worker(self.name))
         return json.loads(raw) if raw else None
 
     def wait_ready(self, timeout: float = 60) -> dict[str, Any]:

@@ -95,9 +95,8 @@ async def test_a_killed_worker_ends_its_run_as_worker_lost_and_runs_nothing_twic
     backend = CeleryBackend(settings, publisher(settings))
     follower = Follower(await backend.submit(_job(LONG)))
     await follower.until(Output)
-    claim = redis.Redis.from_url(settings.url).get(
-        relay.Keys(settings.prefix).claim(follower.run.run_id)
-    )
+    with redis.Redis.from_url(settings.url) as client:
+        claim = client.get(relay.Keys(settings.prefix).claim(follower.run.run_id))
     holder = next(w for w in pool if w.name == claim.decode())
     other = next(w for w in pool if w is not holder)
     report = holder.report()
@@ -136,8 +135,8 @@ class PrivateRedis:
              "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        client = redis.Redis.from_url(self.url)
-        wait_until(lambda: self._answers(client), 10, "the private Redis starts")
+        with redis.Redis.from_url(self.url) as client:
+            wait_until(lambda: self._answers(client), 10, "the private Redis starts")
 
     @staticmethod
     def _answers(client: redis.Redis) -> bool:

@@ -60,9 +60,9 @@ async def until_stdout(socket: Any, text: str, timeout: float = 15) -> None:
 
 
 def claims(settings: relay.Settings, run_ids: list[str]) -> Counter[str]:
-    client = redis.Redis.from_url(settings.url)
     keys = relay.Keys(settings.prefix)
-    return Counter(client.get(keys.claim(r)).decode() for r in run_ids)
+    with redis.Redis.from_url(settings.url) as client:
+        return Counter(client.get(keys.claim(r)).decode() for r in run_ids)
 
 
 async def test_a_page_session_streams_takes_stdin_and_stops(redis_site: Site):

@@ -14,17 +14,16 @@ from executor import relay
 
 def gather(settings: relay.Settings) -> dict[str, Any]:
     """What every live worker last said, and how many runs wait."""
-    client = redis.Redis.from_url(settings.url, socket_connect_timeout=2)
     keys = relay.Keys(settings.prefix)
-    workers = []
-    for key in sorted(client.scan_iter(match=f"{keys.workers}*", count=1000)):
-        if raw := client.get(key):
-            workers.append(json.loads(raw))
+    with redis.Redis.from_url(settings.url, socket_connect_timeout=2) as client:
+        names = sorted(client.scan_iter(match=f"{keys.workers}*", count=1000))
+        workers = [json.loads(raw) for key in names if (raw := client.get(key))]
+        queued = int(client.zcard(keys.queued))
     return {
         "workers": workers,
         "capacity": sum(w["capacity"] for w in workers),
         "in_flight": sum(len(w["in_flight"]) for w in workers),
-        "queued": int(client.zcard(keys.queued)),
+        "queued": queued,
     }
 
 
