@@ -100,7 +100,10 @@ def edit(request: HttpRequest, collection_id: str) -> HttpResponse:
 
 def _item(collection: Collection, form: dict[str, str]) -> CollectionItem:
     number = form.get("item", "")
-    item = collection.items.filter(pk=int(number)).first() if number.isdigit() else None
+    # isdigit() alone passes "²", which int() refuses; 18 digits fit any
+    # database's integer.
+    usable = number.isascii() and number.isdigit() and len(number) <= 18
+    item = collection.items.filter(pk=int(number)).first() if usable else None
     if item is None:
         raise Invalid("that step is no longer in the collection; reload the page")
     return item

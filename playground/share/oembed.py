@@ -24,8 +24,13 @@ def _error(status: int, message: str) -> JsonResponse:
 
 
 def _size(request: HttpRequest, name: str, default: int) -> int:
+    """maxwidth or maxheight: a smaller size is honoured; anything else,
+    such as "²" (a digit to str.isdigit, not to int), means the default."""
     value = request.GET.get(name, "")
-    return min(default, int(value)) if value.isdigit() and int(value) > 0 else default
+    digits = value.lstrip("0")
+    if not (value.isascii() and value.isdigit()) or len(digits) > len(str(default)):
+        return default
+    return min(default, int(value)) or default
 
 
 @require_GET

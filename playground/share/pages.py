@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,7 +18,13 @@ from playground.models import Snippet
 from playground.pages import runtime_list
 from playground.registry import registry
 from playground.share import store
-from playground.share.content import HIDEABLE, SnippetError, SnippetTooLarge, parse
+from playground.share.content import (
+    HIDEABLE,
+    SnippetError,
+    SnippetTooLarge,
+    max_bytes,
+    parse,
+)
 from playground.share.oembed import preview
 
 THEMES = ("light", "dark", "auto")
@@ -49,7 +56,16 @@ def create(request: HttpRequest) -> JsonResponse:
 
 def _body(request: HttpRequest) -> Any:
     try:
-        return json.loads(request.body.decode("utf-8"))
+        body = request.body
+    except RequestDataTooBig:
+        # Django refuses the body before the snippet's own check could run.
+        raise SnippetTooLarge(
+            f"this snippet is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; "
+            f"snippets are limited to {max_bytes():,} bytes (code, input and "
+            "arguments together): shorten it to share it"
+        ) from None
+    try:
+        return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise SnippetError("the request body is not valid UTF-8") from None
     except (ValueError, RecursionError) as exc:

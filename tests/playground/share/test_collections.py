@@ -105,6 +105,38 @@ def test_only_the_owner_edits_a_collection(teacher: Client) -> None:
     assert Client().get(f"/collections/{collection.id}/").status_code == 302
 
 
+def test_another_account_cannot_change_a_collection(teacher: Client) -> None:
+    collection = new_collection(teacher, "print(1)\n")
+    other = Client(enforce_csrf_checks=True)
+    other.force_login(User.objects.create_user("eve"))
+    token = _token(other, "/collections/")
+    path = f"/collections/{collection.id}/"
+    item = str(collection.items.get().pk)
+
+    for form in ({"action": "details", "title": "Eve's now"},
+                 {"action": "remove", "item": item}):  # fmt: skip
+        answer = other.post(path, {**form, "csrfmiddlewaretoken": token})
+        assert answer.status_code == 404
+
+    collection.refresh_from_db()
+    assert (collection.title, collection.items.count()) == ("Loops", 1)
+
+
+@pytest.mark.parametrize("number", ["²", "١", "9" * 40, "-1", ""])
+def test_a_step_number_that_is_no_step_is_refused_with_a_message(
+    teacher: Client, number: str
+) -> None:
+    collection = new_collection(teacher, "print(1)\n", "print(2)\n")
+    path = f"/collections/{collection.id}/"
+
+    answer = post(teacher, path, action="describe", item=number, description="x")
+    page = teacher.get(path).content.decode()  # type: ignore[attr-defined]
+
+    assert answer.status_code == 302  # type: ignore[attr-defined]
+    assert "that step is no longer in the collection" in page
+    assert steps(collection) == [("print(1)\n", "step 1"), ("print(2)\n", "step 2")]
+
+
 def test_forms_without_a_csrf_token_are_refused(teacher: Client) -> None:
     answer = teacher.post("/collections/", {"title": "Sneaky"})
 

@@ -54,3 +54,28 @@ def test_snippet_pages_carry_previews(client: Client, snippet_id: str) -> None:
     assert '<meta property="og:title"' in page
     assert 'content="print(&quot;&lt;hi&gt;&quot;)"' in page
     assert 'type="application/json+oembed"' in page
+
+
+@pytest.mark.parametrize(
+    "size",
+    ["²", "٣٠٠", "9" * 5000, "0", "-5", "1e3", " 300"],
+    ids=["superscript", "arabic-indic", "5000-digits", "zero", "negative",
+         "exponent", "space"],
+)  # fmt: skip
+def test_oembed_sizes_that_are_not_plain_numbers_mean_the_default(
+    client: Client, snippet_id: str, size: str
+) -> None:
+    url = f"http://testserver/s/{snippet_id}"
+    answer = client.get("/oembed", {"url": url, "maxwidth": size, "maxheight": size})
+
+    assert answer.status_code == 200
+    assert (answer.json()["width"], answer.json()["height"]) == (720, 360)
+
+
+def test_oembed_honours_a_smaller_size_with_leading_zeros(
+    client: Client, snippet_id: str
+) -> None:
+    url = f"http://testserver/s/{snippet_id}"
+    answer = client.get("/oembed", {"url": url, "maxheight": "000200"}).json()
+
+    assert answer["height"] == 200

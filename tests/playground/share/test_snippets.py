@@ -4,6 +4,7 @@ it shows, forks record their parent, and bad input is refused plainly."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -112,6 +113,12 @@ def test_an_oversized_snippet_is_refused_with_the_limit(
         (payload("print(1)\0"), "cannot hold NUL characters"),
         ({**payload(), "version": "9" * 51}, "version is 51 characters long"),
         (payload(stdin="\ud800"), "not valid Unicode"),
+        ({**payload(), "options": {"theme": ["dark"]}}, "option theme cannot be"),
+        ({**payload(), "options": {"theme": {}}}, "option theme cannot be"),
+        ({**payload(), "options": {"hide": [["editor"]]}}, "option hide must be"),
+        ({**payload(), "options": {"hide": [{}]}}, "option hide must be"),
+        ({**payload(), "options": {"readonly": 1}}, "option readonly cannot be"),
+        ({**payload(), "options": {"readonly": "yes"}}, "option readonly cannot"),
     ],
 )
 def test_bad_content_is_refused_with_what_to_fix(
@@ -122,6 +129,27 @@ def test_bad_content_is_refused_with_what_to_fix(
     assert answer.status_code == 400
     assert Snippet.objects.count() == 0
     assert words in answer.json()["message"]
+
+
+def test_equal_options_get_the_same_link(browser_client: Client) -> None:
+    first = share(browser_client, payload(options={"hide": ["stdin", "editor"]}))
+    again = share(browser_client,
+                  payload(options={"hide": ["editor", "stdin", "editor"]}))  # fmt: skip
+
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Snippet.objects.get().options == {"hide": ["editor", "stdin"]}
+
+
+def test_a_body_over_the_upload_limit_is_refused_with_the_snippet_limit(
+    browser_client: Client, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    answer = share(browser_client, payload("x" * 20_000))
+
+    assert answer.status_code == 413
+    assert "snippets are limited to 262,144 bytes" in answer.json()["message"]
+    assert Snippet.objects.count() == 0
 
 
 def test_a_body_that_is_not_json_is_refused(browser_client: Client) -> None:
