@@ -157,7 +157,7 @@ def _option(key: str, value: Any) -> Any:
 
 
 NUL_REFUSED = ("snippets cannot hold NUL characters (\\0); remove them from the "
-               "code, input and arguments")  # fmt: skip
+               "code, input, arguments, language and version")  # fmt: skip
 SURROGATE_REFUSED = ("the code, input or arguments hold text that is not valid "
                      "Unicode (a lone surrogate); remove it")  # fmt: skip
 
@@ -165,7 +165,7 @@ SURROGATE_REFUSED = ("the code, input or arguments hold text that is not valid "
 def _storable(content: Content) -> None:
     # Databases store text as UTF-8, and PostgreSQL refuses NUL outright:
     # a snippet that could not be stored everywhere is refused everywhere.
-    texts = [content.stdin, *content.args]
+    texts = [content.language, content.version, content.stdin, *content.args]
     texts += [text for f in content.files for text in (f["name"], f["content"])]
     for text in texts:
         if "\0" in text:

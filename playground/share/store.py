@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -102,8 +103,16 @@ def _create(
     return row
 
 
+ID_SHAPE = re.compile(r"[a-z0-9]{12,32}")
+
+
 def find(snippet_id: str) -> Snippet | None:
-    return Snippet.objects.filter(id=snippet_id.lower()).first()
+    """The snippet with this id (any case), or None; text that cannot be an
+    id (PostgreSQL refuses NUL even in a query) is not looked up."""
+    wanted = snippet_id.lower()
+    if not ID_SHAPE.fullmatch(wanted):
+        return None
+    return Snippet.objects.filter(id=wanted).first()
 
 
 def take_down(snippet: Snippet, reason: str) -> None:

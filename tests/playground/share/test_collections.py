@@ -137,6 +137,49 @@ def test_a_step_number_that_is_no_step_is_refused_with_a_message(
     assert steps(collection) == [("print(1)\n", "step 1"), ("print(2)\n", "step 2")]
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"action": "details", "title": "Loops\0", "description": ""},
+        {"action": "details", "title": "Loops", "description": "a\0b"},
+        {"action": "describe", "description": "step\0"},
+        {"action": "add", "snippet": "print(1)", "description": "\0"},
+    ],
+    ids=["title", "description", "step", "new-step"],
+)
+def test_nul_characters_in_forms_are_refused_with_a_message(
+    teacher: Client, form: dict[str, str]
+) -> None:
+    # PostgreSQL refuses NUL in text outright: refused here on every database.
+    collection = new_collection(teacher, "print(1)\n")
+    path = f"/collections/{collection.id}/"
+    item = str(collection.items.get().pk)
+
+    answer = post(teacher, path, item=item, **form)
+    page = teacher.get(path).content.decode()  # type: ignore[attr-defined]
+
+    assert answer.status_code == 302  # type: ignore[attr-defined]
+    assert "cannot hold NUL characters" in page
+    collection.refresh_from_db()
+    assert (collection.title, collection.description) == ("Loops", "for beginners")
+    assert steps(collection) == [("print(1)\n", "step 1")]
+
+
+def test_a_new_collection_with_nul_characters_is_refused(teacher: Client) -> None:
+    post(teacher, "/collections/", title="Loops\0", description="x")
+    page = teacher.get("/collections/").content.decode()
+
+    assert "cannot hold NUL characters" in page
+    assert not Collection.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/c/a%00b/", "/c/a%00b/1/", "/collections/a%00b/"])
+def test_a_collection_id_with_a_nul_character_is_not_found(
+    teacher: Client, path: str
+) -> None:
+    assert teacher.get(path).status_code == 404
+
+
 def test_forms_without_a_csrf_token_are_refused(teacher: Client) -> None:
     answer = teacher.post("/collections/", {"title": "Sneaky"})
 
