@@ -21,6 +21,7 @@ run: install
 test: install-test
 	bash scripts/check.sh
 	$(PY) -m pytest
+	$(PY) -m pytest -m database --ds=tests.postgres_settings
 
 # The build gates alone: lint, format, types, bandit, pip-audit, editor bundle.
 check: install-test
