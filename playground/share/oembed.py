@@ -9,8 +9,9 @@ from urllib.parse import urlencode, urlsplit
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils.html import escape
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
+from playground.api.views import allow
 from playground.models import Snippet
 from playground.share import store
 
@@ -33,7 +34,10 @@ def _size(request: HttpRequest, name: str, default: int) -> int:
     return min(default, int(value)) or default
 
 
-@require_GET
+# Nothing but GET is served: other methods get a JSON 405, not the page
+# that a refused form would.
+@csrf_exempt
+@allow("GET")
 def oembed(request: HttpRequest) -> JsonResponse:
     url = request.GET.get("url", "")
     if request.GET.get("format", "json") != "json":

@@ -12,8 +12,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
+from playground.api.views import allow
 from playground.models import Snippet
 from playground.pages import runtime_list
 from playground.registry import registry
@@ -34,7 +35,7 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"message": message}, status=status)
 
 
-@require_POST
+@allow("POST")
 def create(request: HttpRequest) -> JsonResponse:
     """Share: the body is {language, version, files, stdin?, args?, options?,
     parent?}; the answer names the snippet's id and links."""

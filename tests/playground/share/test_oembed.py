@@ -79,3 +79,13 @@ def test_oembed_honours_a_smaller_size_with_leading_zeros(
     answer = client.get("/oembed", {"url": url, "maxheight": "000200"}).json()
 
     assert answer["height"] == 200
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_oembed_answers_other_methods_with_a_json_405(client: Client,
+                                                      method: str) -> None:  # fmt: skip
+    answer = getattr(client, method)("/oembed")
+
+    assert answer.status_code == 405
+    assert answer["Allow"] == "GET, HEAD"
+    assert "use GET" in answer.json()["message"]

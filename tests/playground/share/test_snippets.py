@@ -155,6 +155,17 @@ def test_a_body_over_the_upload_limit_is_refused_with_the_snippet_limit(
     assert Snippet.objects.count() == 0
 
 
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_the_share_endpoint_answers_other_methods_with_a_json_405(
+    client: Client, method: str
+) -> None:
+    answer = getattr(client, method)("/api/snippets")
+
+    assert answer.status_code == 405
+    assert answer["Allow"] == "POST"
+    assert "use POST" in answer.json()["message"]
+
+
 def test_a_body_that_is_not_json_is_refused(browser_client: Client) -> None:
     answer = share(browser_client, b"{not json")
 
