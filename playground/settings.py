@@ -79,6 +79,14 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "db.sqlite3",
+        # Concurrent requests wait for each other instead of failing with
+        # "database is locked": a transaction takes the write lock when it
+        # begins, and with a write-ahead log readers never block a writer.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 }
 

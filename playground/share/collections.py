@@ -106,7 +106,10 @@ def edit(request: HttpRequest, collection_id: str) -> HttpResponse:
     if request.method == "POST":
         try:
             with transaction.atomic():
-                _apply(collection, request.POST)
+                # One change at a time per collection: two steps added at
+                # once would otherwise take the same position.
+                locked = Collection.objects.select_for_update().get(pk=collection.pk)
+                _apply(locked, request.POST)
             collection.save(update_fields=["updated_at"])
         except Invalid as exc:
             messages.error(request, str(exc))
