@@ -52,6 +52,11 @@ def create(request: HttpRequest) -> JsonResponse:
         response = _error(429, str(exc))
         response["Retry-After"] = str(exc.retry_after)
         return response
+    if snippet.taken_down:
+        # Its link shows the notice: handing that link out would say "Shared".
+        return _error(410, f"this code is snippet {snippet.id}, which was taken "
+                      "down by the playground's administrator; it cannot be "
+                      "shared again")  # fmt: skip
     return JsonResponse(describe(request, snippet), status=201)
 
 

@@ -220,6 +220,20 @@ def test_a_taken_down_snippet_shows_a_notice_not_its_content(
         assert "secret words" not in text
 
 
+def test_sharing_taken_down_content_again_is_refused_with_a_reason(
+    browser_client: Client,
+) -> None:
+    snippet_id = share(browser_client, payload("print('abuse')\n")).json()["id"]
+    store.take_down(Snippet.objects.get(id=snippet_id), "reported as abuse")
+
+    again = share(browser_client, payload("print('abuse')\n"))
+    fork = share(browser_client, payload("print('other')\n", parent=snippet_id))
+
+    assert again.status_code == 410
+    assert "was taken down by the playground's administrator" in again.json()["message"]
+    assert fork.status_code == 201 and fork.json()["parent"] == snippet_id
+
+
 def test_a_missing_runtime_version_is_named_not_switched(
     browser_client: Client,
 ) -> None:
