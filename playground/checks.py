@@ -5,6 +5,7 @@ playground.E002  user namespaces cannot be created
 playground.E003  no usable cgroup hierarchy
 playground.E004  seccomp filters cannot be loaded
 playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
+playground.E005  PLAYGROUND_EMBED_ORIGINS holds something that is no origin
 """
 
 import os
@@ -14,11 +15,13 @@ import subprocess  # nosec B404
 import sys
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from executor import config
 from executor.errors import ConfigError, SandboxError
 from executor.sandbox import cgroups
+from playground.middleware import bad_origins
 
 # Each probe runs in a throwaway child so that it changes nothing here.
 USERNS_PROBE = (
@@ -96,3 +99,15 @@ def host_requirements(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             Error(str(exc), hint="fix the environment variable", id="playground.E001")
         ]
     return _namespaces() + _cgroups(settings) + _seccomp()
+
+
+@register("playground")
+def embed_origins(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    bad = bad_origins(django_settings.PLAYGROUND_EMBED_ORIGINS)
+    if not bad:
+        return []
+    return [Error(f"PLAYGROUND_EMBED_ORIGINS: {', '.join(map(repr, bad))} "
+                  "cannot go into frame-ancestors, so embeds leave it out",
+                  hint="list origins such as https://docs.example.org, separated "
+                  "by spaces or commas, or * for any site",
+                  id="playground.E005")]  # fmt: skip
