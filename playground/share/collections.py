@@ -24,7 +24,7 @@ from playground.models import Collection, CollectionItem, Snippet
 from playground.pages import runtime_list
 from playground.share import store
 from playground.share.oembed import preview
-from playground.share.pages import describe, snippet_data
+from playground.share.pages import describe, snippet_data, unseen
 
 SNIPPET_REF = re.compile(
     r"(?:^|/)(?:s|embed)/([a-z0-9]{12,32})/?(?:[?#].*)?$|^([a-z0-9]{12,32})$"
@@ -215,5 +215,6 @@ def step(request: HttpRequest, collection_id: str, number: int) -> HttpResponse:
     return render(request, "playground/index.html", {
         "runtimes": runtime_list(), "snippet": item.snippet, "walk": walk,
         "page_data": {"snippet": data}, "note": data["note"],
+        "unseen": unseen(item.snippet),
         "share": describe(request, item.snippet), **preview(request, item.snippet),
     })  # fmt: skip

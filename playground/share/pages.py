@@ -4,6 +4,7 @@ endpoint the page shares through (POST /api/snippets)."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from django.conf import settings
@@ -126,6 +127,14 @@ def snippet_data(snippet: Snippet) -> dict[str, Any]:
     }
 
 
+def unseen(snippet: Snippet) -> dict[str, list[str]]:
+    """What runs but is not in the editor: files after the first (a module
+    could shadow one the code imports) and the arguments. Pages name them."""
+    names = [f["name"] or f"file {n}" for n, f in enumerate(snippet.files[1:], 2)]
+    # Quoted as a shell would, so that "a b" is not shown as two arguments.
+    return {"files": names, "args": [shlex.quote(arg) for arg in snippet.args]}
+
+
 def _missing(request: HttpRequest, snippet_id: str) -> HttpResponse:
     return render(request, "playground/not_found.html",
                   {"what": f"snippet {snippet_id}"}, status=404)  # fmt: skip
@@ -148,6 +157,7 @@ def snippet_page(request: HttpRequest, snippet_id: str) -> HttpResponse:
         "snippet": snippet,
         "page_data": {"snippet": snippet_data(snippet)},
         "note": snippet_data(snippet)["note"],
+        "unseen": unseen(snippet),
         "share": describe(request, snippet),
         **preview(request, snippet),
     }
@@ -194,6 +204,7 @@ def embed_page(request: HttpRequest, snippet_id: str) -> HttpResponse:
         "options": options,
         "page_data": {"snippet": data, "embed": options},
         "note": data["note"],
+        "unseen": unseen(snippet),
         "share": describe(request, snippet),
         "theme_attr": "" if options["theme"] == "auto" else options["theme"],
         "embed_origins": settings.PLAYGROUND_EMBED_ORIGINS,

@@ -289,3 +289,29 @@ def test_the_admin_takes_a_snippet_down_and_restores_it(
     assert admin_client.get(f"{changelist}{snippet_id}/change/").status_code == 200
     # Deleting would break the permanent link: only a take-down is offered.
     assert admin_client.get(f"{changelist}{snippet_id}/delete/").status_code == 403
+
+
+def test_files_and_arguments_the_editor_does_not_show_are_named(
+    browser_client: Client,
+) -> None:
+    files = [{"name": "main.py", "content": "import random\n"},
+             {"name": "random.py", "content": "print('not random')\n"}]  # fmt: skip
+    body = {**payload(), "files": files, "args": ["<b>one</b>", "two words"]}
+    snippet_id = share(browser_client, body).json()["id"]
+
+    for path in (f"/s/{snippet_id}", f"/embed/{snippet_id}"):
+        html = browser_client.get(path).content.decode()
+        note = html.split('id="unseen-note"', 1)[1].split("</p>", 1)[0]
+        assert "files the editor does not show: random.py" in note
+        assert "&#x27;&lt;b&gt;one&lt;/b&gt;&#x27; &#x27;two words&#x27;" in note
+
+
+def test_a_snippet_of_one_file_and_no_arguments_has_no_such_note(
+    browser_client: Client,
+) -> None:
+    snippet_id = share(browser_client, payload()).json()["id"]
+
+    assert (
+        'id="unseen-note"'
+        not in browser_client.get(f"/s/{snippet_id}").content.decode()
+    )
