@@ -124,6 +124,13 @@ PLAYGROUND_EMBED_ORIGINS = (
 )
 # Teachers' accounts are made by an administrator unless sign-up is enabled.
 PLAYGROUND_SIGNUP = os.environ.get("PLAYGROUND_SIGNUP", "") == "1"
+# Teachers' passwords: Django's usual checks, for sign-up, the admin and
+# `manage.py createsuperuser` alike.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in ("UserAttributeSimilarityValidator", "MinimumLengthValidator",
+                 "CommonPasswordValidator", "NumericPasswordValidator")
+]  # fmt: skip
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/collections/"
 LOGOUT_REDIRECT_URL = "/"

@@ -212,3 +212,21 @@ def test_sign_up_is_off_unless_enabled(settings: object) -> None:
 
     assert answer.status_code == 302
     assert User.objects.filter(username="grace").exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "words"),
+    [("a", "too short"), ("password123", "too common"), ("12345678901", "numeric"),
+     ("grace-hopper", "too similar")],
+)  # fmt: skip
+def test_sign_up_refuses_a_weak_password_and_says_why(
+    settings: object, password: str, words: str
+) -> None:
+    settings.PLAYGROUND_SIGNUP = True  # type: ignore[attr-defined]
+    answer = Client().post("/accounts/signup/", {
+        "username": "grace-hopper", "password1": password,
+        "password2": password})  # fmt: skip
+
+    assert answer.status_code == 200
+    assert words in answer.content.decode()
+    assert not User.objects.filter(username="grace-hopper").exists()
