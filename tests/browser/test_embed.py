@@ -126,6 +126,7 @@ def test_autorun_is_off_by_default_and_options_apply(
         assert frame.locator("#output").inner_text() == ""
         code = frame.locator("#editor .cm-content").inner_text()
         assert "oops" not in code and 'print("not yet")' in code
+        expect(frame.locator("#language")).to_be_disabled()
 
 
 def test_marked_pre_elements_become_embeds_and_stay_as_fallback(
