@@ -4,7 +4,7 @@ OpenGraph preview that chat apps show for a snippet link."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from playground.api.views import allow
 from playground.models import Snippet
 from playground.share import store
+from playground.share.content import HIDEABLE, OPTION_KEYS
 
 LINK = re.compile(r"^/(?:s|embed)/([a-z0-9]{12,32})/?$")
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 720, 360
@@ -50,13 +51,34 @@ def oembed(request: HttpRequest) -> JsonResponse:
     snippet = store.find(match.group(1))
     if snippet is None or snippet.taken_down:
         return _error(404, f"no snippet {match.group(1)} to embed")
-    return JsonResponse(_answer(request, snippet))
+    query = embed_query(parts.query) if parts.path.startswith("/embed/") else ""
+    return JsonResponse(_answer(request, snippet, query))
 
 
-def _answer(request: HttpRequest, snippet: Snippet) -> dict[str, object]:
+def embed_query(query: str) -> str:
+    """The options of an embed link that the embed understands, so that the
+    frame shows what the link did; anything else is dropped."""
+    kept = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in EMBED_OPTIONS and EMBED_OPTIONS[name](value):
+            kept.append((name, value))
+    return urlencode(kept)
+
+
+EMBED_OPTIONS = {
+    "theme": lambda value: value in OPTION_KEYS["theme"],
+    "readonly": lambda value: len(value) <= 5,  # a flag: 1, true, yes...
+    "autorun": lambda value: len(value) <= 5,
+    "hide": lambda value: set(value.split(",")) <= set(HIDEABLE),
+    "height": lambda value: value == "auto",
+}
+
+
+def _answer(request: HttpRequest, snippet: Snippet, query: str) -> dict[str, object]:
     width = _size(request, "maxwidth", DEFAULT_WIDTH)
     height = _size(request, "maxheight", DEFAULT_HEIGHT)
     src = request.build_absolute_uri(reverse("embed", args=[snippet.id]))
+    src += f"?{query}" if query else ""
     title = title_of(snippet)
     html = (f'<iframe src="{escape(src)}" width="{width}" height="{height}" '
             f'title="{escape(title)}" loading="lazy"></iframe>')  # fmt: skip

@@ -15,16 +15,33 @@ def snippet_id(browser_client: Client) -> str:
     return str(share(browser_client, payload('print("<hi>")\n')).json()["id"])
 
 
-@pytest.mark.parametrize("kind", ["s", "embed"])
+@pytest.mark.parametrize(("kind", "query"), [("s", ""), ("embed", "?theme=dark")])
 def test_oembed_answers_for_snippet_and_embed_links(
-    client: Client, snippet_id: str, kind: str
+    client: Client, snippet_id: str, kind: str, query: str
 ) -> None:
     url = f"http://testserver/{kind}/{snippet_id}?theme=dark"
     answer = client.get("/oembed", {"url": url, "maxwidth": "400"}).json()
 
     assert answer["type"] == "rich" and answer["version"] == "1.0"
-    assert f'src="http://testserver/embed/{snippet_id}"' in answer["html"]
+    assert f'src="http://testserver/embed/{snippet_id}{query}"' in answer["html"]
     assert answer["width"] == 400 and answer["height"] == 360
+
+
+def test_oembed_keeps_an_embed_links_options_and_drops_the_rest(
+    client: Client, snippet_id: str
+) -> None:
+    query = (
+        "theme=dark&readonly=1&hide=stdin,editor&height=auto&autorun"
+        "&theme=%22%3E%3Cscript%3E&hide=menu&next=//elsewhere.invalid"
+    )
+    url = f"http://testserver/embed/{snippet_id}?{query}"
+    html = client.get("/oembed", {"url": url}).json()["html"]
+
+    kept = (
+        "theme=dark&amp;readonly=1&amp;hide=stdin%2Ceditor&amp;height=auto&amp;autorun="
+    )
+    assert f'src="http://testserver/embed/{snippet_id}?{kept}"' in html
+    assert "script" not in html and "elsewhere" not in html and "menu" not in html
 
 
 @pytest.mark.parametrize(
