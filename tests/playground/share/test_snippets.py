@@ -12,6 +12,7 @@ from django.test import Client
 
 from playground.models import Snippet
 from playground.share import store
+from playground.share.content import parse
 from tests.playground.share.conftest import payload, python_runtime, share
 
 pytestmark = pytest.mark.database
@@ -315,3 +316,24 @@ def test_a_snippet_of_one_file_and_no_arguments_has_no_such_note(
         'id="unseen-note"'
         not in browser_client.get(f"/s/{snippet_id}").content.decode()
     )
+
+
+def test_other_content_taking_the_id_at_the_same_moment_is_not_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A share of other content whose id begins alike lands between this
+    # share's look-up and its insert: this content takes the next id.
+    content = parse(payload("print('mine')\n"))
+    short = content.ids()[0]
+
+    def other_share_lands(client: object) -> None:
+        Snippet.objects.create(id=short, language="python", version="1",
+                               files=[{"name": "", "content": "print('theirs')"}],
+                               size=1)  # fmt: skip
+
+    monkeypatch.setattr(store, "_spend", other_share_lands)
+    snippet = store.save(content, None, "127.0.0.1")
+
+    assert snippet.id == content.ids()[1]
+    assert snippet.files[0]["content"] == "print('mine')\n"
+    assert Snippet.objects.get(id=short).files[0]["content"] == "print('theirs')"
