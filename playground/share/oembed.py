@@ -43,7 +43,10 @@ def oembed(request: HttpRequest) -> JsonResponse:
     url = request.GET.get("url", "")
     if request.GET.get("format", "json") != "json":
         return _error(501, "only format=json is served")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # such as "http://[::1/s/...", a bracket left open
+        parts = urlsplit("")
     match = LINK.match(parts.path)
     if not url or parts.netloc != request.get_host() or match is None:
         return _error(404, "url must be a snippet link of this site, "

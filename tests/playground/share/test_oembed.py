@@ -49,6 +49,7 @@ def test_oembed_keeps_an_embed_links_options_and_drops_the_rest(
     [
         ("http://elsewhere.invalid/s/abcdefghijkl", 404),
         ("http://testserver/s/nosuchsnippet", 404),
+        ("http://[::1/s/abcdefghijkl", 404),
         ("", 404),
     ],  # fmt: skip
 )
