@@ -37,9 +37,13 @@ class StaticFiles(ASGIStaticFilesHandler):
 
     async def get_response_async(self, request: Any) -> Any:
         try:
-            return await super().get_response_async(request)
+            response = await super().get_response_async(request)
         except SuspiciousFileOperation:
-            return HttpResponseNotFound("not found")
+            response = HttpResponseNotFound("not found")
+        # Served outside Django's middleware: a file is only ever what its
+        # type says (a script stays a script, an SVG never becomes a page).
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
 
 class BrowserOriginValidator(OriginValidator):

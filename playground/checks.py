@@ -6,6 +6,7 @@ playground.E003  no usable cgroup hierarchy
 playground.E004  seccomp filters cannot be loaded
 playground.E005  a runtime file in runtimes/ does not validate
 playground.E006  PLAYGROUND_REDIS_URL is set but Redis does not answer
+playground.E007  PLAYGROUND_EMBED_ORIGINS holds something that is no origin
 playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
 """
 
@@ -17,12 +18,14 @@ import sys
 from typing import Any
 
 import redis
+from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from executor import config, relay
 from executor.errors import ConfigError, SandboxError
 from executor.runtimes import Registry
 from executor.sandbox import cgroups
+from playground.middleware import bad_origins
 
 # Each probe runs in a throwaway child so that it changes nothing here.
 USERNS_PROBE = (
@@ -131,3 +134,15 @@ def distributed_services(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                       hint="start Redis (or fix the URL); unset PLAYGROUND_REDIS_URL"
                       " to run embedded", id="playground.E006")]  # fmt: skip
     return []
+
+
+@register("playground")
+def embed_origins(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    bad = bad_origins(django_settings.PLAYGROUND_EMBED_ORIGINS)
+    if not bad:
+        return []
+    return [Error(f"PLAYGROUND_EMBED_ORIGINS: {', '.join(map(repr, bad))} "
+                  "cannot go into frame-ancestors, so embeds leave it out",
+                  hint="list origins such as https://docs.example.org, separated "
+                  "by spaces or commas, or * for any site",
+                  id="playground.E007")]  # fmt: skip

@@ -8,6 +8,7 @@ PLAYGROUND_EMBED_ORIGINS may frame (`*`, the default, lets any site do so).
 Over HTTPS every cookie is marked Secure.
 """
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 
@@ -25,10 +26,27 @@ EMBED_PREFIX = "/embed/"
 Handler = Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
 
 
+# What frame-ancestors accepts: *, 'self', 'none', a scheme ("https:") or a
+# host with optional scheme, port and path. Anything else (a ";" above all,
+# which would start another directive) is left out; `manage.py check` names it.
+SOURCE = re.compile(
+    r"\*|'self'|'none'|[a-z][a-z0-9+.-]*:"
+    r"|(?:[a-z][a-z0-9+.-]*://)?(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+    r"(?::(?:[0-9]+|\*))?(?:/[^\s;,']*)?",
+    re.IGNORECASE,
+)
+
+
+def bad_origins(origins: list[str]) -> list[str]:
+    return [origin for origin in origins if not SOURCE.fullmatch(origin)]
+
+
 def frame_ancestors(path: str) -> str:
     if not path.startswith(EMBED_PREFIX):
         return "'none'"
-    return " ".join(settings.PLAYGROUND_EMBED_ORIGINS) or "'none'"
+    origins = settings.PLAYGROUND_EMBED_ORIGINS
+    bad = bad_origins(origins)
+    return " ".join(o for o in origins if o not in bad) or "'none'"
 
 
 def _headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:

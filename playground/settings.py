@@ -79,6 +79,14 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "db.sqlite3",
+        # Concurrent requests wait for each other instead of failing with
+        # "database is locked": a transaction takes the write lock when it
+        # begins, and with a write-ahead log readers never block a writer.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 }
 
@@ -88,7 +96,7 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 if database_url := os.environ.get("PLAYGROUND_DATABASE_URL"):
     import dj_database_url
 
-    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(database_url)}
 
 if redis_url := os.environ.get("PLAYGROUND_REDIS_URL"):
     # Runs go to Celery workers (executor.backends.celery); the rate limits'
@@ -145,6 +153,13 @@ PLAYGROUND_EMBED_ORIGINS = (
 )
 # Teachers' accounts are made by an administrator unless sign-up is enabled.
 PLAYGROUND_SIGNUP = os.environ.get("PLAYGROUND_SIGNUP", "") == "1"
+# Teachers' passwords: Django's usual checks, for sign-up, the admin and
+# `manage.py createsuperuser` alike.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in ("UserAttributeSimilarityValidator", "MinimumLengthValidator",
+                 "CommonPasswordValidator", "NumericPasswordValidator")
+]  # fmt: skip
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/collections/"
 LOGOUT_REDIRECT_URL = "/"

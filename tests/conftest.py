@@ -120,9 +120,13 @@ def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
 def leftover_cgroups(supervisors: set[int]) -> list[str]:
     """Stage cgroups still present under these supervisors' parent groups."""
     left = []
-    for pid in supervisors:
-        for parent in Path("/sys/fs/cgroup/pids").rglob(f"playground-{pid}"):
-            left += [str(p) for p in parent.iterdir() if p.is_dir()]
+    names = {f"playground-{pid}" for pid in supervisors}
+    # os.walk, unlike Path.rglob, shrugs off groups removed while it walks
+    # (other sites' runs on this host end at any moment).
+    for directory, subdirectories, _ in os.walk("/sys/fs/cgroup/pids"):
+        if os.path.basename(directory) in names:
+            left += [os.path.join(directory, name) for name in subdirectories]
+            subdirectories.clear()
     return left
 
 

@@ -17,23 +17,40 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from playground.models import Collection, CollectionItem, Snippet
 from playground.pages import runtime_list
 from playground.share import store
 from playground.share.oembed import preview
-from playground.share.pages import describe, snippet_data
+from playground.share.pages import describe, snippet_data, unseen
 
 SNIPPET_REF = re.compile(
     r"(?:^|/)(?:s|embed)/([a-z0-9]{12,32})/?(?:[?#].*)?$|^([a-z0-9]{12,32})$"
 )
 MAX_TITLE, MAX_DESCRIPTION = 200, 500
+MAX_ID = 16  # Collection.id's length
 
 
 class Invalid(ValueError):
     """A form value that cannot be used; the message says why."""
+
+
+def _field(form: dict[str, str], name: str, limit: int | None = None) -> str:
+    """A text field of a form, cut to `limit` characters. NUL is refused
+    here, on every database, because PostgreSQL cannot store it."""
+    value = form.get(name, "")
+    if "\0" in value:
+        raise Invalid(f"The {name} cannot hold NUL characters (\\0); remove them.")
+    return value[:limit] if limit is not None else value
+
+
+def _find(collection_id: str) -> Collection | None:
+    # Ids longer than a collection's, or holding NUL, are looked up nowhere.
+    if len(collection_id) > MAX_ID or "\0" in collection_id:
+        return None
+    return Collection.objects.filter(id=collection_id).first()
 
 
 def snippet_from(reference: str) -> Snippet:
@@ -57,23 +74,27 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 
 def _create(request: HttpRequest) -> HttpResponse:
-    title = request.POST.get("title", "").strip()[:MAX_TITLE]
-    if not title:
-        messages.error(request, "Give the collection a title.")
+    try:
+        title = _field(request.POST, "title").strip()[:MAX_TITLE]
+        description = _field(request.POST, "description").strip()
+        if not title:
+            raise Invalid("Give the collection a title.")
+    except Invalid as exc:
+        messages.error(request, str(exc))
         return redirect("collections")
     collection = Collection.objects.create(
         # 80 random bits: a collection's link cannot be guessed from another's.
         id=base64.b32encode(secrets.token_bytes(10)).decode().lower(),
         owner=request.user,
         title=title,
-        description=request.POST.get("description", "").strip(),
+        description=description,
     )
     return redirect("collection-edit", collection.id)
 
 
 def _owned(request: HttpRequest, collection_id: str) -> Collection:
-    collection = get_object_or_404(Collection, id=collection_id)
-    if collection.owner_id != request.user.pk:
+    collection = _find(collection_id)
+    if collection is None or collection.owner_id != request.user.pk:
         raise Http404("not your collection")
     return collection
 
@@ -85,7 +106,10 @@ def edit(request: HttpRequest, collection_id: str) -> HttpResponse:
     if request.method == "POST":
         try:
             with transaction.atomic():
-                _apply(collection, request.POST)
+                # One change at a time per collection: two steps added at
+                # once would otherwise take the same position.
+                locked = Collection.objects.select_for_update().get(pk=collection.pk)
+                _apply(locked, request.POST)
             collection.save(update_fields=["updated_at"])
         except Invalid as exc:
             messages.error(request, str(exc))
@@ -100,7 +124,10 @@ def edit(request: HttpRequest, collection_id: str) -> HttpResponse:
 
 def _item(collection: Collection, form: dict[str, str]) -> CollectionItem:
     number = form.get("item", "")
-    item = collection.items.filter(pk=int(number)).first() if number.isdigit() else None
+    # isdigit() alone passes "²", which int() refuses; 18 digits fit any
+    # database's integer.
+    usable = number.isascii() and number.isdigit() and len(number) <= 18
+    item = collection.items.filter(pk=int(number)).first() if usable else None
     if item is None:
         raise Invalid("that step is no longer in the collection; reload the page")
     return item
@@ -109,22 +136,24 @@ def _item(collection: Collection, form: dict[str, str]) -> CollectionItem:
 def _apply(collection: Collection, form: dict[str, str]) -> None:
     action = form.get("action", "")
     if action == "details":
-        title = form.get("title", "").strip()[:MAX_TITLE]
+        title = _field(form, "title").strip()[:MAX_TITLE]
         if not title:
             raise Invalid("Give the collection a title.")
-        collection.title, collection.description = title, form.get("description", "")
+        collection.title = title
+        collection.description = _field(form, "description")
         collection.save(update_fields=["title", "description"])
     elif action == "add":
+        description = _field(form, "description", MAX_DESCRIPTION)
         last = collection.items.aggregate(n=Max("position"))["n"] or 0
         CollectionItem.objects.create(
             collection=collection,
             snippet=snippet_from(form.get("snippet", "")),
             position=last + 1,
-            description=form.get("description", "")[:MAX_DESCRIPTION],
+            description=description,
         )
     elif action == "describe":
         item = _item(collection, form)
-        item.description = form.get("description", "")[:MAX_DESCRIPTION]
+        item.description = _field(form, "description", MAX_DESCRIPTION)
         item.save(update_fields=["description"])
     elif action == "replace":
         item = _item(collection, form)
@@ -155,7 +184,7 @@ def _reorder(collection: Collection, item: CollectionItem, action: str) -> None:
 
 @require_GET
 def overview(request: HttpRequest, collection_id: str) -> HttpResponse:
-    collection = Collection.objects.filter(id=collection_id).first()
+    collection = _find(collection_id)
     if collection is None:
         return render(request, "playground/not_found.html",
                       {"what": f"collection {collection_id}"}, status=404)  # fmt: skip
@@ -168,7 +197,7 @@ def overview(request: HttpRequest, collection_id: str) -> HttpResponse:
 def step(request: HttpRequest, collection_id: str, number: int) -> HttpResponse:
     """One step of a collection: the snippet on the editor page, with the
     step's description and links to the previous and next steps."""
-    collection = Collection.objects.filter(id=collection_id).first()
+    collection = _find(collection_id)
     items = list(collection.items.select_related("snippet")) if collection else []
     if collection is None or not 1 <= number <= len(items):
         return render(request, "playground/not_found.html",
@@ -186,5 +215,6 @@ def step(request: HttpRequest, collection_id: str, number: int) -> HttpResponse:
     return render(request, "playground/index.html", {
         "runtimes": runtime_list(), "snippet": item.snippet, "walk": walk,
         "page_data": {"snippet": data}, "note": data["note"],
+        "unseen": unseen(item.snippet),
         "share": describe(request, item.snippet), **preview(request, item.snippet),
     })  # fmt: skip

@@ -126,24 +126,38 @@ def _args(payload: dict[str, Any]) -> list[str]:
 
 
 def check_options(options: Any) -> dict[str, Any]:
-    """The page options a snippet keeps; unknown keys are refused."""
+    """The page options a snippet keeps; unknown keys are refused. `hide` is
+    kept in one order without repeats, so equal options give equal ids."""
     if not isinstance(options, dict):
         raise SnippetError("options must be an object")
+    checked: dict[str, Any] = {}
     for key, value in options.items():
         if key not in OPTION_KEYS:
             known = ", ".join(sorted(OPTION_KEYS))
             raise SnippetError(f"option {key!r} is unknown; known options: {known}")
-        allowed = OPTION_KEYS[key]
-        if allowed is not None and value not in allowed:
-            raise SnippetError(f"option {key} cannot be {value!r}")
-        if key == "hide" and not (isinstance(value, list)
-                                  and set(value) <= set(HIDEABLE)):  # fmt: skip
+        checked[key] = _option(key, value)
+    return checked
+
+
+def _option(key: str, value: Any) -> Any:
+    if key == "hide":
+        if not (isinstance(value, list)
+                and all(isinstance(part, str) and part in HIDEABLE
+                        for part in value)):  # fmt: skip
             raise SnippetError(f"option hide must be a list drawn from {HIDEABLE}")
-    return dict(options)
+        return [part for part in HIDEABLE if part in value]
+
+    # The type is checked first: 1 == True, and a list is not hashable.
+    allowed = OPTION_KEYS[key] or set()
+    expected = bool if key == "readonly" else str
+    if not isinstance(value, expected) or value not in allowed:
+        choices = ", ".join(sorted(json.dumps(v) for v in allowed))
+        raise SnippetError(f"option {key} cannot be {value!r}; use one of {choices}")
+    return value
 
 
 NUL_REFUSED = ("snippets cannot hold NUL characters (\\0); remove them from the "
-               "code, input and arguments")  # fmt: skip
+               "code, input, arguments, language and version")  # fmt: skip
 SURROGATE_REFUSED = ("the code, input or arguments hold text that is not valid "
                      "Unicode (a lone surrogate); remove it")  # fmt: skip
 
@@ -151,7 +165,7 @@ SURROGATE_REFUSED = ("the code, input or arguments hold text that is not valid "
 def _storable(content: Content) -> None:
     # Databases store text as UTF-8, and PostgreSQL refuses NUL outright:
     # a snippet that could not be stored everywhere is refused everywhere.
-    texts = [content.stdin, *content.args]
+    texts = [content.language, content.version, content.stdin, *content.args]
     texts += [text for f in content.files for text in (f["name"], f["content"])]
     for text in texts:
         if "\0" in text:

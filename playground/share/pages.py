@@ -4,20 +4,29 @@ endpoint the page shares through (POST /api/snippets)."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
+from playground.api.views import allow
 from playground.models import Snippet
 from playground.pages import runtime_list
 from playground.registry import registry
 from playground.share import store
-from playground.share.content import HIDEABLE, SnippetError, SnippetTooLarge, parse
+from playground.share.content import (
+    HIDEABLE,
+    SnippetError,
+    SnippetTooLarge,
+    max_bytes,
+    parse,
+)
 from playground.share.oembed import preview
 
 THEMES = ("light", "dark", "auto")
@@ -27,7 +36,7 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"message": message}, status=status)
 
 
-@require_POST
+@allow("POST")
 def create(request: HttpRequest) -> JsonResponse:
     """Share: the body is {language, version, files, stdin?, args?, options?,
     parent?}; the answer names the snippet's id and links."""
@@ -44,12 +53,26 @@ def create(request: HttpRequest) -> JsonResponse:
         response = _error(429, str(exc))
         response["Retry-After"] = str(exc.retry_after)
         return response
+    if snippet.taken_down:
+        # Its link shows the notice: handing that link out would say "Shared".
+        return _error(410, f"this code is snippet {snippet.id}, which was taken "
+                      "down by the playground's administrator; it cannot be "
+                      "shared again")  # fmt: skip
     return JsonResponse(describe(request, snippet), status=201)
 
 
 def _body(request: HttpRequest) -> Any:
     try:
-        return json.loads(request.body.decode("utf-8"))
+        body = request.body
+    except RequestDataTooBig:
+        # Django refuses the body before the snippet's own check could run.
+        raise SnippetTooLarge(
+            f"this snippet is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; "
+            f"snippets are limited to {max_bytes():,} bytes (code, input and "
+            "arguments together): shorten it to share it"
+        ) from None
+    try:
+        return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise SnippetError("the request body is not valid UTF-8") from None
     except (ValueError, RecursionError) as exc:
@@ -104,6 +127,14 @@ def snippet_data(snippet: Snippet) -> dict[str, Any]:
     }
 
 
+def unseen(snippet: Snippet) -> dict[str, list[str]]:
+    """What runs but is not in the editor: files after the first (a module
+    could shadow one the code imports) and the arguments. Pages name them."""
+    names = [f["name"] or f"file {n}" for n, f in enumerate(snippet.files[1:], 2)]
+    # Quoted as a shell would, so that "a b" is not shown as two arguments.
+    return {"files": names, "args": [shlex.quote(arg) for arg in snippet.args]}
+
+
 def _missing(request: HttpRequest, snippet_id: str) -> HttpResponse:
     return render(request, "playground/not_found.html",
                   {"what": f"snippet {snippet_id}"}, status=404)  # fmt: skip
@@ -126,6 +157,7 @@ def snippet_page(request: HttpRequest, snippet_id: str) -> HttpResponse:
         "snippet": snippet,
         "page_data": {"snippet": snippet_data(snippet)},
         "note": snippet_data(snippet)["note"],
+        "unseen": unseen(snippet),
         "share": describe(request, snippet),
         **preview(request, snippet),
     }
@@ -172,6 +204,7 @@ def embed_page(request: HttpRequest, snippet_id: str) -> HttpResponse:
         "options": options,
         "page_data": {"snippet": data, "embed": options},
         "note": data["note"],
+        "unseen": unseen(snippet),
         "share": describe(request, snippet),
         "theme_attr": "" if options["theme"] == "auto" else options["theme"],
         "embed_origins": settings.PLAYGROUND_EMBED_ORIGINS,

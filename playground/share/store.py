@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -58,14 +59,19 @@ def save(content: Content, parent: Snippet | None, address: str | None) -> Snipp
 
     Raises SharingTooFast when the client makes new snippets too fast;
     sharing existing content costs nothing."""
+    spent = False
     for snippet_id in content.ids():
         existing = Snippet.objects.filter(id=snippet_id).first()
         if existing is not None:
             if same_content(existing, content):
                 return existing
             continue  # a prefix collision: the next, longer id is free
-        _spend(snippet_client(address))
-        return _create(snippet_id, content, parent, address)
+        if not spent:
+            _spend(snippet_client(address))
+            spent = True
+        created = _create(snippet_id, content, parent, address)
+        if created is not None:
+            return created
     raise SnippetError("no free id for this content; please report this")
 
 
@@ -78,7 +84,9 @@ def _spend(client: throttle.Client) -> None:
 
 def _create(
     snippet_id: str, content: Content, parent: Snippet | None, address: str | None
-) -> Snippet:
+) -> Snippet | None:
+    """The new row, the same content's row if another share just made it,
+    or None if other content just took the id (save tries the next one)."""
     row = Snippet(
         id=snippet_id,
         language=content.language,
@@ -95,15 +103,26 @@ def _create(
         with transaction.atomic():
             row.save(force_insert=True)
     except IntegrityError:
-        # Two identical shares raced; the first one's row is the snippet.
-        return Snippet.objects.get(id=snippet_id)
+        # Another share took this id at the same moment: usually the same
+        # content, whose row is the snippet; rarely content whose id begins
+        # alike, which must not be handed out as this content's link.
+        raced = Snippet.objects.get(id=snippet_id)
+        return raced if same_content(raced, content) else None
     log.info("snippet=%s saved: %s %s, %d bytes, parent=%s", row.id,
              row.language, row.version, row.size, parent and parent.id)  # fmt: skip
     return row
 
 
+ID_SHAPE = re.compile(r"[a-z0-9]{12,32}")
+
+
 def find(snippet_id: str) -> Snippet | None:
-    return Snippet.objects.filter(id=snippet_id.lower()).first()
+    """The snippet with this id (any case), or None; text that cannot be an
+    id (PostgreSQL refuses NUL even in a query) is not looked up."""
+    wanted = snippet_id.lower()
+    if not ID_SHAPE.fullmatch(wanted):
+        return None
+    return Snippet.objects.filter(id=wanted).first()
 
 
 def take_down(snippet: Snippet, reason: str) -> None:

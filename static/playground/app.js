@@ -495,6 +495,9 @@
   for (const rt of runtimes) {
     ui.language.append(new Option(`${rt.language} ${rt.version}`, optionValue(rt)));
   }
+  // A read-only embed keeps its code and language, unless that language is
+  // not installed here and the reader has to choose one.
+  ui.language.disabled = Boolean(embed?.readonly && pageData.snippet?.runtime);
   // The last language chosen comes back on the next visit; storage may be
   // unavailable (private windows, blocked cookies), which costs only that.
   const LANGUAGE_KEY = "playground.language";

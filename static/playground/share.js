@@ -87,10 +87,29 @@
     }
   }
 
+  const isText = (value) => typeof value === "string";
+
+  // The state embed.js writes: anything else (a hand-made or cut link) is
+  // refused whole rather than half loaded.
+  const isFile = (f) =>
+    Boolean(f) && isText(f.content) && (f.name === undefined || isText(f.name));
+  const isTexts = (list) => Array.isArray(list) && list.every(isText);
+
+  function isState(state) {
+    return Boolean(state) && typeof state === "object"
+      && isText(state.language) && isText(state.version)
+      && Array.isArray(state.files) && state.files.length > 0
+      && state.files.every(isFile)
+      && (state.stdin === undefined || isText(state.stdin))
+      && (state.args === undefined || isTexts(state.args));
+  }
+
   function decodeFork(text) {
     const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes));
+    const state = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    if (!isState(state)) throw new Error("not the state of an embed");
+    return state;
   }
 
   // "#fork=<base64url JSON>": the exact state of an embed, not yet shared.

@@ -4,6 +4,8 @@ and "Open in playground" carrying the edited code as a fork."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -124,6 +126,7 @@ def test_autorun_is_off_by_default_and_options_apply(
         assert frame.locator("#output").inner_text() == ""
         code = frame.locator("#editor .cm-content").inner_text()
         assert "oops" not in code and 'print("not yet")' in code
+        expect(frame.locator("#language")).to_be_disabled()
 
 
 def test_marked_pre_elements_become_embeds_and_stay_as_fallback(
@@ -170,3 +173,23 @@ def test_open_in_playground_carries_the_edited_code_as_a_fork(
         expect(playground.locator("#share-status")).to_contain_text(
             f"fork of {snippet}", timeout=5_000
         )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [None, 5, {"files": "abc"}, {"language": "python", "version": "3",
+                                 "files": [{"content": {"a": 1}}]}],
+    ids=["null", "number", "files-not-a-list", "content-not-text"],
+)  # fmt: skip
+def test_a_fork_link_that_is_no_embed_state_shows_the_snippet(
+    page: Page, state: object
+) -> None:
+    snippet = make_snippet(page, 'print("saved")\n')
+    text = json.dumps(state).encode()
+    fragment = base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+    page.goto(f"/s/{snippet}#fork={fragment}")
+
+    expect(page.locator("#share-status")).to_contain_text("could not be read")
+    expect(page.locator("#fork-origin")).to_be_hidden()
+    assert page.evaluate("window.playground.getCode()") == 'print("saved")\n'

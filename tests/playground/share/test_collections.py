@@ -105,6 +105,81 @@ def test_only_the_owner_edits_a_collection(teacher: Client) -> None:
     assert Client().get(f"/collections/{collection.id}/").status_code == 302
 
 
+def test_another_account_cannot_change_a_collection(teacher: Client) -> None:
+    collection = new_collection(teacher, "print(1)\n")
+    other = Client(enforce_csrf_checks=True)
+    other.force_login(User.objects.create_user("eve"))
+    token = _token(other, "/collections/")
+    path = f"/collections/{collection.id}/"
+    item = str(collection.items.get().pk)
+
+    for form in ({"action": "details", "title": "Eve's now"},
+                 {"action": "remove", "item": item}):  # fmt: skip
+        answer = other.post(path, {**form, "csrfmiddlewaretoken": token})
+        assert answer.status_code == 404
+
+    collection.refresh_from_db()
+    assert (collection.title, collection.items.count()) == ("Loops", 1)
+
+
+@pytest.mark.parametrize("number", ["²", "١", "9" * 40, "-1", ""])
+def test_a_step_number_that_is_no_step_is_refused_with_a_message(
+    teacher: Client, number: str
+) -> None:
+    collection = new_collection(teacher, "print(1)\n", "print(2)\n")
+    path = f"/collections/{collection.id}/"
+
+    answer = post(teacher, path, action="describe", item=number, description="x")
+    page = teacher.get(path).content.decode()  # type: ignore[attr-defined]
+
+    assert answer.status_code == 302  # type: ignore[attr-defined]
+    assert "that step is no longer in the collection" in page
+    assert steps(collection) == [("print(1)\n", "step 1"), ("print(2)\n", "step 2")]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"action": "details", "title": "Loops\0", "description": ""},
+        {"action": "details", "title": "Loops", "description": "a\0b"},
+        {"action": "describe", "description": "step\0"},
+        {"action": "add", "snippet": "print(1)", "description": "\0"},
+    ],
+    ids=["title", "description", "step", "new-step"],
+)
+def test_nul_characters_in_forms_are_refused_with_a_message(
+    teacher: Client, form: dict[str, str]
+) -> None:
+    # PostgreSQL refuses NUL in text outright: refused here on every database.
+    collection = new_collection(teacher, "print(1)\n")
+    path = f"/collections/{collection.id}/"
+    item = str(collection.items.get().pk)
+
+    answer = post(teacher, path, item=item, **form)
+    page = teacher.get(path).content.decode()  # type: ignore[attr-defined]
+
+    assert answer.status_code == 302  # type: ignore[attr-defined]
+    assert "cannot hold NUL characters" in page
+    collection.refresh_from_db()
+    assert (collection.title, collection.description) == ("Loops", "for beginners")
+    assert steps(collection) == [("print(1)\n", "step 1")]
+
+
+def test_a_new_collection_with_nul_characters_is_refused(teacher: Client) -> None:
+    post(teacher, "/collections/", title="Loops\0", description="x")
+    page = teacher.get("/collections/").content.decode()
+
+    assert "cannot hold NUL characters" in page
+    assert not Collection.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/c/a%00b/", "/c/a%00b/1/", "/collections/a%00b/"])
+def test_a_collection_id_with_a_nul_character_is_not_found(
+    teacher: Client, path: str
+) -> None:
+    assert teacher.get(path).status_code == 404
+
+
 def test_forms_without_a_csrf_token_are_refused(teacher: Client) -> None:
     answer = teacher.post("/collections/", {"title": "Sneaky"})
 
@@ -137,3 +212,21 @@ def test_sign_up_is_off_unless_enabled(settings: object) -> None:
 
     assert answer.status_code == 302
     assert User.objects.filter(username="grace").exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "words"),
+    [("a", "too short"), ("password123", "too common"), ("12345678901", "numeric"),
+     ("grace-hopper", "too similar")],
+)  # fmt: skip
+def test_sign_up_refuses_a_weak_password_and_says_why(
+    settings: object, password: str, words: str
+) -> None:
+    settings.PLAYGROUND_SIGNUP = True  # type: ignore[attr-defined]
+    answer = Client().post("/accounts/signup/", {
+        "username": "grace-hopper", "password1": password,
+        "password2": password})  # fmt: skip
+
+    assert answer.status_code == 200
+    assert words in answer.content.decode()
+    assert not User.objects.filter(username="grace-hopper").exists()

@@ -3,9 +3,12 @@ framing refused except for embeds, and the usual hardening headers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
+from playground.checks import embed_origins
 from tests.playground.share.conftest import payload, share
 
 pytestmark = pytest.mark.database
@@ -78,3 +81,31 @@ def test_no_page_carries_inline_script_or_style(
         for tag in html.split("<script")[1:]:
             head = tag.split(">", 1)[0]
             assert "src=" in head or 'type="application/json"' in head, head
+
+
+def test_an_embed_origin_that_would_break_the_policy_is_left_out(
+    client: Client, snippet_id: str, settings: Any
+) -> None:
+    # A ";" would end frame-ancestors and start a directive of its own.
+    settings.PLAYGROUND_EMBED_ORIGINS = [
+        "https://docs.example.org;script-src",
+        "https://wiki.example.org",
+    ]
+    response = client.get(f"/embed/{snippet_id}")
+    policy = directives(response["Content-Security-Policy"])
+
+    assert policy["frame-ancestors"] == "https://wiki.example.org"
+    assert policy["script-src"] == "'self'"
+    assert "docs.example.org" not in response["Content-Security-Policy"]
+
+
+def test_manage_py_check_names_an_embed_origin_it_cannot_use(
+    settings: Any,
+) -> None:
+    settings.PLAYGROUND_EMBED_ORIGINS = ["*", "https://a.example.org;x"]
+    errors = embed_origins(None)
+
+    assert [e.id for e in errors] == ["playground.E007"]
+    assert "'https://a.example.org;x'" in errors[0].msg
+    settings.PLAYGROUND_EMBED_ORIGINS = ["*", "https://a.example.org:8443/docs/"]
+    assert embed_origins(None) == []

@@ -4,6 +4,7 @@ it shows, forks record their parent, and bad input is refused plainly."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -11,6 +12,7 @@ from django.test import Client
 
 from playground.models import Snippet
 from playground.share import store
+from playground.share.content import parse
 from tests.playground.share.conftest import payload, python_runtime, share
 
 pytestmark = pytest.mark.database
@@ -111,7 +113,16 @@ def test_an_oversized_snippet_is_refused_with_the_limit(
         ({**payload(), "options": {"hide": ["menu"]}}, "option hide must be"),
         (payload("print(1)\0"), "cannot hold NUL characters"),
         ({**payload(), "version": "9" * 51}, "version is 51 characters long"),
+        ({**payload(), "language": "python\0"}, "cannot hold NUL characters"),
+        ({**payload(), "version": "3\0"}, "cannot hold NUL characters"),
+        ({**payload(), "parent": "abcdefghijkl\0"}, "is not a snippet"),
         (payload(stdin="\ud800"), "not valid Unicode"),
+        ({**payload(), "options": {"theme": ["dark"]}}, "option theme cannot be"),
+        ({**payload(), "options": {"theme": {}}}, "option theme cannot be"),
+        ({**payload(), "options": {"hide": [["editor"]]}}, "option hide must be"),
+        ({**payload(), "options": {"hide": [{}]}}, "option hide must be"),
+        ({**payload(), "options": {"readonly": 1}}, "option readonly cannot be"),
+        ({**payload(), "options": {"readonly": "yes"}}, "option readonly cannot"),
     ],
 )
 def test_bad_content_is_refused_with_what_to_fix(
@@ -122,6 +133,38 @@ def test_bad_content_is_refused_with_what_to_fix(
     assert answer.status_code == 400
     assert Snippet.objects.count() == 0
     assert words in answer.json()["message"]
+
+
+def test_equal_options_get_the_same_link(browser_client: Client) -> None:
+    first = share(browser_client, payload(options={"hide": ["stdin", "editor"]}))
+    again = share(browser_client,
+                  payload(options={"hide": ["editor", "stdin", "editor"]}))  # fmt: skip
+
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Snippet.objects.get().options == {"hide": ["editor", "stdin"]}
+
+
+def test_a_body_over_the_upload_limit_is_refused_with_the_snippet_limit(
+    browser_client: Client, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    answer = share(browser_client, payload("x" * 20_000))
+
+    assert answer.status_code == 413
+    assert "snippets are limited to 262,144 bytes" in answer.json()["message"]
+    assert Snippet.objects.count() == 0
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_the_share_endpoint_answers_other_methods_with_a_json_405(
+    client: Client, method: str
+) -> None:
+    answer = getattr(client, method)("/api/snippets")
+
+    assert answer.status_code == 405
+    assert answer["Allow"] == "POST"
+    assert "use POST" in answer.json()["message"]
 
 
 def test_a_body_that_is_not_json_is_refused(browser_client: Client) -> None:
@@ -176,6 +219,20 @@ def test_a_taken_down_snippet_shows_a_notice_not_its_content(
         assert page.status_code == 410
         assert "was taken down" in text and "reported as abuse" in text
         assert "secret words" not in text
+
+
+def test_sharing_taken_down_content_again_is_refused_with_a_reason(
+    browser_client: Client,
+) -> None:
+    snippet_id = share(browser_client, payload("print('abuse')\n")).json()["id"]
+    store.take_down(Snippet.objects.get(id=snippet_id), "reported as abuse")
+
+    again = share(browser_client, payload("print('abuse')\n"))
+    fork = share(browser_client, payload("print('other')\n", parent=snippet_id))
+
+    assert again.status_code == 410
+    assert "was taken down by the playground's administrator" in again.json()["message"]
+    assert fork.status_code == 201 and fork.json()["parent"] == snippet_id
 
 
 def test_a_missing_runtime_version_is_named_not_switched(
@@ -233,3 +290,50 @@ def test_the_admin_takes_a_snippet_down_and_restores_it(
     assert admin_client.get(f"{changelist}{snippet_id}/change/").status_code == 200
     # Deleting would break the permanent link: only a take-down is offered.
     assert admin_client.get(f"{changelist}{snippet_id}/delete/").status_code == 403
+
+
+def test_files_and_arguments_the_editor_does_not_show_are_named(
+    browser_client: Client,
+) -> None:
+    files = [{"name": "main.py", "content": "import random\n"},
+             {"name": "random.py", "content": "print('not random')\n"}]  # fmt: skip
+    body = {**payload(), "files": files, "args": ["<b>one</b>", "two words"]}
+    snippet_id = share(browser_client, body).json()["id"]
+
+    for path in (f"/s/{snippet_id}", f"/embed/{snippet_id}"):
+        html = browser_client.get(path).content.decode()
+        note = html.split('id="unseen-note"', 1)[1].split("</p>", 1)[0]
+        assert "files the editor does not show: random.py" in note
+        assert "&#x27;&lt;b&gt;one&lt;/b&gt;&#x27; &#x27;two words&#x27;" in note
+
+
+def test_a_snippet_of_one_file_and_no_arguments_has_no_such_note(
+    browser_client: Client,
+) -> None:
+    snippet_id = share(browser_client, payload()).json()["id"]
+
+    assert (
+        'id="unseen-note"'
+        not in browser_client.get(f"/s/{snippet_id}").content.decode()
+    )
+
+
+def test_other_content_taking_the_id_at_the_same_moment_is_not_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A share of other content whose id begins alike lands between this
+    # share's look-up and its insert: this content takes the next id.
+    content = parse(payload("print('mine')\n"))
+    short = content.ids()[0]
+
+    def other_share_lands(client: object) -> None:
+        Snippet.objects.create(id=short, language="python", version="1",
+                               files=[{"name": "", "content": "print('theirs')"}],
+                               size=1)  # fmt: skip
+
+    monkeypatch.setattr(store, "_spend", other_share_lands)
+    snippet = store.save(content, None, "127.0.0.1")
+
+    assert snippet.id == content.ids()[1]
+    assert snippet.files[0]["content"] == "print('mine')\n"
+    assert Snippet.objects.get(id=short).files[0]["content"] == "print('theirs')"
