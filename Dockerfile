@@ -2,8 +2,7 @@
 # docker-compose.yml decides which runs and with which privileges.
 FROM debian:bookworm-slim
 
-# The runtimes' toolchains (runtimes/*.toml), libcap for python-prctl and
-# libseccomp for the sandbox's filter.
+# Python, libcap for python-prctl and libseccomp for the sandbox's filter.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3 python3-venv python3-dev gcc g++ make libc6-dev libcap-dev \
@@ -11,6 +10,12 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# Every runtime file's toolchain, by the same script as `make runtimes`, so
+# the image offers exactly the languages runtimes/ declares.
+COPY runtimes/ runtimes/
+COPY scripts/runtimes.sh scripts/
+RUN bash scripts/runtimes.sh && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.lock ./
 RUN python3 -m venv .venv \
     && .venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock

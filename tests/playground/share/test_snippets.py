@@ -251,12 +251,12 @@ def test_a_missing_runtime_version_is_named_not_switched(
 
 
 def test_a_language_that_is_not_installed_is_named(browser_client: Client) -> None:
-    body = payload("10 PRINT 1\n", language="cobol", version="3.1")
+    body = payload("10 PRINT 1\n", language="intercal", version="3.1")
     snippet_id = share(browser_client, body).json()["id"]
 
     page = browser_client.get(f"/s/{snippet_id}").content.decode()
 
-    assert "Saved with cobol 3.1, which this playground does not have" in page
+    assert "Saved with intercal 3.1, which this playground does not have" in page
 
 
 def test_content_ids_are_short_lowercase_and_stable() -> None:
