@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import termios
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from executor.errors import SandboxError
 from executor.job import File, Stage
 from executor.messages import Decoder
 from executor.results import StageResult, judge
-from executor.sandbox import Spec, Stdio, cgroups
+from executor.sandbox import Spec, Stdio, cgroups, handover, step
 from executor.sandbox.launch import Launched, launch
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,12 @@ class StageProcess:
     children_cpu_ms: int = 0
     children_peak_bytes: int = 0
     report_open: bool = True
+    ending: bool = False
+    host_index: int = -1
+    cpu_base_ms: int = 0  # what the cgroup had used before the stage began
 
     def start(self, spec: Spec, host_id: int, root: str) -> None:
+        """A sandbox made for this stage alone."""
         try:
             self.launched = launch(
                 spec, self.streams.child, self.cgroup.join_paths(), host_id, root
@@ -120,8 +125,25 @@ class StageProcess:
         except SandboxError as exc:
             self.setup_error = exc
         finally:
-            for fd in self.streams.child.all():
-                os.close(fd)
+            self._close_child_ends()
+
+    def start_pooled(self, spec: Spec, launched: Launched, sock: socket.socket) -> None:
+        """Hand this stage to a pooled sandbox that is already isolated."""
+        self.launched = launched
+        try:
+            self.init_pidfd = os.pidfd_open(launched.init_pid)
+            self.cpu_base_ms = self.cgroup.cpu_time_ms()
+            step("hand-over", handover.send, sock, spec, self.streams.child)
+        except (SandboxError, OSError) as exc:
+            self.setup_error = _as_setup_error(exc)
+            self.kill("setup")
+        finally:
+            sock.close()
+            self._close_child_ends()
+
+    def _close_child_ends(self) -> None:
+        for fd in self.streams.child.all():
+            os.close(fd)
         self.started = time.monotonic()
 
     def wall_ms(self) -> int:
@@ -193,7 +215,8 @@ class StageProcess:
     def cpu_ms(self) -> int:
         if not self.cgroup.accounts:
             return self.children_cpu_ms
-        return max(self.cgroup.cpu_time_ms() - self.init_cpu_ms, 0)
+        used = self.cgroup.cpu_time_ms() - self.cpu_base_ms
+        return max(used - self.init_cpu_ms, 0)
 
     def memory_bytes(self) -> int:
         if not self.cgroup.accounts:
@@ -238,6 +261,12 @@ class StageProcess:
             stdout_truncated=self.kill_reason == "stdout",
             stderr_truncated=self.kill_reason == "stderr",
         )
+
+
+def _as_setup_error(exc: Exception) -> SandboxError:
+    if isinstance(exc, SandboxError):
+        return exc
+    return SandboxError("hand-over", f"{type(exc).__name__}: {exc}")
 
 
 def _decode(wait_status: int | None) -> tuple[int | None, int | None]:

@@ -3,6 +3,7 @@ checking afterwards that nothing of a run is left on the host."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import signal
@@ -23,6 +24,7 @@ from executor import config
 from executor.backends import Backend, get_backend
 from executor.backends.local import LocalBackend
 from executor.requests import build_job
+from executor.sandbox.launch import POOL_HELPER_TITLE
 from playground.api.results import collect
 from playground.registry import registry
 
@@ -104,12 +106,66 @@ def _descends_from(pid: int, ancestors: set[int]) -> bool:
     return False
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0")
+    except OSError:
+        return b""
+
+
+def idle_pool_processes(supervisors: set[int]) -> set[int]:
+    """Processes of pooled sandboxes that no run has taken yet: a helper
+    titled as the pool's, and its init and program child until the init takes
+    the title "init" at hand-over. Nothing inside a sandbox can retitle its
+    helper (outside the sandbox) or its init (pid 1, another host id, not
+    dumpable), so a run's processes are never counted as idle."""
+    idle: set[int] = set()
+    for supervisor in supervisors:
+        for helper in _children(supervisor):
+            if _cmdline(helper) != POOL_HELPER_TITLE.encode():
+                continue
+            inits = _children(helper)
+            if any(_cmdline(init) == b"init" for init in inits):
+                continue
+            idle.add(helper)
+            for init in inits:
+                idle |= {init, *_children(init)}
+    return idle
+
+
+async def pool_settled(supervisor: int, timeout: float = 5.0) -> None:
+    """Wait until a supervisor's pool is full again (each idle sandbox is a
+    helper, an init and a program child) and its descriptors stop changing."""
+    size = config.get().pool_size
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        fds = len(list(Path(f"/proc/{supervisor}/fd").iterdir()))
+        if len(idle_pool_processes({supervisor})) == 3 * size and fds == last:
+            return
+        last = fds
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the pool of supervisor {supervisor} did not refill")
+
+
 def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
     """(pid, uid) of host processes under these supervisors: between runs a
-    supervisor has no children at all. Other supervisors are not ours."""
+    supervisor has no children but its idle pooled sandboxes. Other
+    supervisors are not ours."""
     found = []
+    idle = idle_pool_processes(supervisors)
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _descends_from(int(entry.name), supervisors):
+        if not entry.name.isdigit() or int(entry.name) in idle:
+            continue
+        if _descends_from(int(entry.name), supervisors):
             uid = int(_status(int(entry.name)).get("Uid", "0").split()[0])
             found.append((int(entry.name), uid))
     return found
@@ -120,7 +176,9 @@ def leftover_cgroups(supervisors: set[int]) -> list[str]:
     left = []
     for pid in supervisors:
         for parent in Path("/sys/fs/cgroup/pids").rglob(f"playground-{pid}"):
-            left += [str(p) for p in parent.iterdir() if p.is_dir()]
+            # A pooled sandbox's group is renamed after the stage that takes it.
+            left += [str(p) for p in parent.iterdir()
+                     if p.is_dir() and not p.name.startswith("pool-")]  # fmt: skip
     return left
 
 

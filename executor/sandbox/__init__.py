@@ -85,8 +85,35 @@ def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:
             "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
         )
         step("credentials", credentials.apply)
-        step("seccomp", seccomp.apply, seccomp.program())
-        step("exec", os.execvpe, spec.argv[0], spec.argv, spec.env)
+        _become(spec)
     except SandboxError as exc:
         report.setup_failed(report_fd, exc)
     os._exit(127)
+
+
+def contain_ahead(
+    receive: Callable[[], tuple[Spec, Stdio]], ready: Callable[[], None], report_fd: int
+) -> NoReturn:
+    """Program child of a pooled sandbox: drop privileges before the run
+    exists, then take the run's limits and stdio from the init and exec.
+    Limits are only lowered here, which needs no privilege."""
+    try:
+        step("signals", _default_signals)
+        step("session", os.setsid)
+        step("credentials", credentials.apply)
+        step("ready", ready)
+        spec, stdio = step("hand-over", receive)
+        step("rlimits", rlimits.apply, spec.limits, spec.memory_rlimit)
+        report_fd = step(
+            "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
+        )
+        _become(spec)
+    except SandboxError as exc:
+        report.setup_failed(report_fd, exc)
+    os._exit(127)
+
+
+def _become(spec: Spec) -> None:
+    """The last two steps: the system-call filter, then the program."""
+    step("seccomp", seccomp.apply, seccomp.program())
+    step("exec", os.execvpe, spec.argv[0], spec.argv, spec.env)

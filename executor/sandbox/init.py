@@ -15,12 +15,24 @@ import resource
 import signal
 import socket
 import stat
+from dataclasses import replace
 from typing import NoReturn
 
 import prctl
 
 from executor.errors import SandboxError
-from executor.sandbox import Spec, Stdio, contain, mounts, namespaces, report, step
+from executor.messages import encode
+from executor.sandbox import (
+    Spec,
+    Stdio,
+    contain,
+    contain_ahead,
+    handover,
+    mounts,
+    namespaces,
+    report,
+    step,
+)
 
 FORWARDED = (
     signal.SIGINT,
@@ -35,36 +47,16 @@ FORWARDED = (
 # Blocked in the init and taken with sigwaitinfo, which says who sent them.
 WAITED = {signal.SIGCHLD, *FORWARDED}
 MAX_COLLECTED_FILES = 1000
+# An idle pooled init shows this title until a run is handed to it.
+POOL_TITLE = "pool-idle"
 
 
 def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
-    """Child side, pid 1 of the new pid namespace."""
+    """Child side, pid 1 of the new pid namespace: a sandbox made for one run."""
     try:
-        step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
-        # Forked from the supervisor, the init would show its command line.
-        step("title", prctl.set_proctitle, "init")
-        step("identity", namespaces.become_init_user)
-        step(
-            "mounts",
-            mounts.apply,
-            root,
-            spec.readonly_paths,
-            spec.limits.workdir_bytes,
-            spec.files,
-        )
-        step("hostname", socket.sethostname, mounts.HOSTNAME)
-        step("dumpable", prctl.set_dumpable, False)
-        report.send(report_fd, {"type": "started"})
-        signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
-        program = os.fork()
-        if program == 0:
-            contain(spec, stdio, report_fd)
-        for fd in stdio.all():
-            os.close(fd)
-        status = _wait_for(program)
-        report.send(report_fd, _exited(status))
-        if spec.collect_files:
-            _collect(report_fd, spec.limits.workdir_bytes)
+        _prepare(root, spec.readonly_paths, spec.limits.workdir_bytes, "init")
+        step("files", mounts.write_files, "", spec.files)
+        _start(spec, stdio, report_fd, 0)
     except SandboxError as exc:
         report.setup_failed(report_fd, exc)
     except OSError:
@@ -72,14 +64,105 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     os._exit(0)
 
 
-def _exited(status: int) -> dict[str, object]:
-    """The program's end, with what the init and its reaped children used."""
+def run_pooled(
+    sock: socket.socket, report_fd: int, root: str, readonly_paths: list[str]
+) -> NoReturn:
+    """Child side of a pooled sandbox: isolate now, then wait for a run.
+
+    Everything but the run's own files, sizes, limits and stdio is done
+    before the run exists, the program child's lowered privileges included;
+    a sandbox takes exactly one hand-over and then ends."""
+    try:
+        _prepare(root, readonly_paths, mounts.POOL_WORKDIR_BYTES, POOL_TITLE)
+        program, channel = _fork_program_ahead(sock, report_fd)
+        sock.sendall(encode({"type": "ready"}))
+        spec, stdio = step("hand-over", handover.receive, sock, readonly_paths)
+        sock.close()
+        step("title", prctl.set_proctitle, "init")
+        cpu_base = _own_cpu_ms()
+        step("work size", mounts.resize_private, spec.limits.workdir_bytes)
+        step("files", mounts.write_files, "", spec.files)
+        report.send(report_fd, {"type": "started"})
+        step("hand-over", handover.send, channel, replace(spec, files=[]), stdio)
+        channel.close()
+        _finish(program, spec, stdio, report_fd, cpu_base)
+    except SandboxError as exc:
+        report.setup_failed(report_fd, exc)
+    except OSError:
+        pass  # the supervisor ended the stage or emptied the pool
+    os._exit(0)
+
+
+def _fork_program_ahead(
+    sock: socket.socket, report_fd: int
+) -> tuple[int, socket.socket]:
+    """The program child, forked now: it drops its privileges and waits on a
+    socket of its own for the run. Returns once it is ready."""
+    ours, theirs = socket.socketpair()
+    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+    program = os.fork()
+    if program == 0:
+        sock.close()
+        ours.close()
+        contain_ahead(
+            lambda: handover.receive(theirs, []),
+            lambda: theirs.sendall(b"R"),
+            report_fd,
+        )
+    theirs.close()
+    if ours.recv(1) != b"R":
+        # The child reported its failed step itself; the pool reads it.
+        raise OSError("the program child ended before the run")
+    return program, ours
+
+
+def _prepare(root: str, readonly_paths: list[str], workdir_bytes: int,
+             title: str) -> None:  # fmt: skip
+    """Every isolation step of the init that needs nothing of the run."""
+    step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
+    # Forked from the supervisor, the init would show its command line.
+    step("title", prctl.set_proctitle, title)
+    step("identity", namespaces.become_init_user)
+    step("mounts", mounts.apply, root, readonly_paths, workdir_bytes)
+    step("hostname", socket.sethostname, mounts.HOSTNAME)
+    step("dumpable", prctl.set_dumpable, False)
+
+
+def _start(spec: Spec, stdio: Stdio, report_fd: int, cpu_base: int) -> None:
+    """Fork the program, wait for it, report how it ended."""
+    report.send(report_fd, {"type": "started"})
+    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+    program = os.fork()
+    if program == 0:
+        contain(spec, stdio, report_fd)
+    _finish(program, spec, stdio, report_fd, cpu_base)
+
+
+def _finish(
+    program: int, spec: Spec, stdio: Stdio, report_fd: int, cpu_base: int
+) -> None:
+    """The program runs: wait for it, report how it ended."""
+    for fd in stdio.all():
+        os.close(fd)
+    status = _wait_for(program)
+    report.send(report_fd, _exited(status, cpu_base))
+    if spec.collect_files:
+        _collect(report_fd, spec.limits.workdir_bytes)
+
+
+def _own_cpu_ms() -> int:
     own = resource.getrusage(resource.RUSAGE_SELF)
+    return int((own.ru_utime + own.ru_stime) * 1000)
+
+
+def _exited(status: int, cpu_base: int) -> dict[str, object]:
+    """The program's end, with what the init (since `cpu_base`) and its
+    reaped children used."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "type": "exited",
         "wait_status": status,
-        "init_cpu_ms": int((own.ru_utime + own.ru_stime) * 1000),
+        "init_cpu_ms": _own_cpu_ms() - cpu_base,
         "children_cpu_ms": int((children.ru_utime + children.ru_stime) * 1000),
         "children_peak_bytes": children.ru_maxrss * 1024,
     }
