@@ -141,10 +141,12 @@ def idle_pool_processes(supervisors: set[int]) -> set[int]:
     return idle
 
 
-async def pool_settled(supervisor: int, timeout: float = 5.0) -> None:
+async def pool_settled(
+    supervisor: int, timeout: float = 5.0, size: int | None = None
+) -> None:
     """Wait until a supervisor's pool is full again (each idle sandbox is a
     helper, an init and a program child) and its descriptors stop changing."""
-    size = config.get().pool_size
+    size = config.get().pool_size if size is None else size
     deadline = time.monotonic() + timeout
     last = -1
     while time.monotonic() < deadline:

@@ -62,7 +62,7 @@ def _send_file(sock: socket.socket, file: File) -> None:
 
 def receive(sock: socket.socket, readonly_paths: list[str]) -> tuple[Spec, Stdio]:
     """Init side: wait for a run and rebuild its spec; the fds are ours now."""
-    decoder, fds, frames = Decoder(), [], []
+    decoder, fds, frames = Decoder(), [], list[Frame]()
     while not frames or frames[-1].type != "end":
         data, received, _flags, _addr = socket.recv_fds(sock, READ_BYTES, 3)
         if not data:
