@@ -55,7 +55,9 @@ def ms(seconds: list[float]) -> list[float]:
 
 
 async def interleave(
-    count: int, ours: Callable[[], Awaitable[float]], base: Callable[[], Awaitable[float]]
+    count: int,
+    ours: Callable[[], Awaitable[float]],
+    base: Callable[[], Awaitable[float]],
 ) -> tuple[list[float], list[float]]:
     """Alternate the two so that load from elsewhere falls on both alike."""
     a, b = [], []
@@ -76,8 +78,14 @@ async def timed(action: Awaitable[object]) -> float:
 
 def true_job() -> Job:
     limits = config.get().stage_limits("run", 4096)
-    return Job(new_run_id(), "bench", "1", [], [Stage("run", ["/bin/true"], limits)],
-               {"PATH": "/usr/bin:/bin"})  # fmt: skip
+    return Job(
+        new_run_id(),
+        "bench",
+        "1",
+        [],
+        [Stage("run", ["/bin/true"], limits)],
+        {"PATH": "/usr/bin:/bin"},
+    )
 
 
 async def run_job(connection: SupervisorConnection, job: Job) -> None:
@@ -98,8 +106,11 @@ async def row_true(count: int) -> Row:
     await connection.start()
     try:
         await asyncio.sleep(0.5)  # the pool fills
-        await interleave(20, lambda: timed(run_job(connection, true_job())),
-                         lambda: timed(spawn("/bin/true")))  # fmt: skip
+        await interleave(
+            20,
+            lambda: timed(run_job(connection, true_job())),
+            lambda: timed(spawn("/bin/true")),
+        )
         ours, base = await interleave(
             count,
             lambda: timed(run_job(connection, true_job())),
@@ -107,8 +118,9 @@ async def row_true(count: int) -> Row:
         )
     finally:
         await connection.close()
-    return Row("1. /bin/true, executor vs bare spawn", "ms", ms(ours), ms(base),
-               "<= 3x")  # fmt: skip
+    return Row(
+        "1. /bin/true, executor vs bare spawn", "ms", ms(ours), ms(base), "<= 3x"
+    )
 
 
 # -- rows 2 to 7: the site ---------------------------------------------------
@@ -143,8 +155,13 @@ async def row_http(address: str, count: int) -> Row:
     await interleave(5, lambda: http_hello(client), bare_hello)
     ours, base = await interleave(count, lambda: http_hello(client), bare_hello)
     await client.close()
-    return Row("2. python hello, POST /api/v2/execute vs bare", "ms", ms(ours),
-               ms(base), "<= 1.25x")  # fmt: skip
+    return Row(
+        "2. python hello, POST /api/v2/execute vs bare",
+        "ms",
+        ms(ours),
+        ms(base),
+        "<= 1.25x",
+    )
 
 
 async def rows_websocket(address: str, count: int) -> tuple[Row, Row]:
@@ -157,10 +174,11 @@ async def rows_websocket(address: str, count: int) -> tuple[Row, Row]:
         bare_firsts.append(bare_first)
         bare_exits.append(bare_end)
     return (
-        Row("3a. websocket hello, first output byte", "ms", ms(firsts),
-            ms(bare_firsts)),
+        Row(
+            "3a. websocket hello, first output byte", "ms", ms(firsts), ms(bare_firsts)
+        ),
         Row("3b. websocket hello, exit frame", "ms", ms(exits), ms(bare_exits)),
-    )  # fmt: skip
+    )
 
 
 async def row_throughput(address: str, seconds: float, clients: int) -> Row:
@@ -181,9 +199,14 @@ async def row_throughput(address: str, seconds: float, clients: int) -> Row:
         await asyncio.gather(*(loop(deadline, done) for _ in range(clients)))
         rates.append((len(done) / seconds, done))
     (ours_rate, ours), (base_rate, base) = rates
-    row = Row(f"4. throughput, {clients} clients x {seconds:.0f} s (run latency)",
-              "ms", ms(ours), ms(base), ">= 0.7x runs/s",
-              higher_is_better=True)  # fmt: skip
+    row = Row(
+        f"4. throughput, {clients} clients x {seconds:.0f} s (run latency)",
+        "ms",
+        ms(ours),
+        ms(base),
+        ">= 0.7x runs/s",
+        higher_is_better=True,
+    )
     row.name += f": {ours_rate:.1f} vs {base_rate:.1f} runs/s"
     row.met = ours_rate / base_rate >= 0.7
     return row
@@ -192,17 +215,20 @@ async def row_throughput(address: str, seconds: float, clients: int) -> Row:
 async def row_output(address: str, count: int) -> Row:
     ours, base = [], []
     for _ in range(count):
-        _, end, received = await site.websocket_run(
-            address, BIG_OUTPUT, max_size=None
-        )
+        _, end, received = await site.websocket_run(address, BIG_OUTPUT, max_size=None)
         if received != BIG_OUTPUT_BYTES:
             raise RuntimeError(f"the 20 MB run delivered {received} bytes")
         ours.append(BIG_OUTPUT_BYTES / 1e6 / end)
         started = time.perf_counter()
         await spawn(PYTHON, "-c", BIG_OUTPUT, stdout=asyncio.subprocess.DEVNULL)
         base.append(BIG_OUTPUT_BYTES / 1e6 / (time.perf_counter() - started))
-    return Row("5. 20 MB of stdout, websocket client vs /dev/null", "MB/s", ours,
-               base, higher_is_better=True)  # fmt: skip
+    return Row(
+        "5. 20 MB of stdout, websocket client vs /dev/null",
+        "MB/s",
+        ours,
+        base,
+        higher_is_better=True,
+    )
 
 
 async def row_connections(
@@ -218,8 +244,12 @@ async def row_connections(
         sockets += await asyncio.gather(*batch)
     runs = await asyncio.gather(*(site.websocket_run(address) for _ in range(active)))
     after = site.resident_bytes(web_pid)
-    row = Row(f"6. {active} runs beside {idle} idle sockets, exit frame vs row 3b",
-              "ms", ms([end for _, end, _ in runs]), row3.ours)  # fmt: skip
+    row = Row(
+        f"6. {active} runs beside {idle} idle sockets, exit frame vs row 3b",
+        "ms",
+        ms([end for _, end, _ in runs]),
+        row3.ours,
+    )
     row.name += f"; web RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB"
     return row, sockets
 
@@ -239,13 +269,20 @@ async def http_runs(address: str, total: int, clients: int = 8) -> None:
 
 def memory(web_pid: int) -> list[float]:
     supervisor = site.supervisor_of(web_pid)
-    return [site.resident_bytes(web_pid) / 2**20,
-            site.resident_bytes(supervisor) / 2**20]  # fmt: skip
+    return [
+        site.resident_bytes(web_pid) / 2**20,
+        site.resident_bytes(supervisor) / 2**20,
+    ]
 
 
 def memory_row(early: list[float], late: list[float], runs: int) -> Row:
-    row = Row(f"7. resident memory after {runs} runs vs after 10 (web, supervisor)",
-              "MiB", late, early, "no growth")  # fmt: skip
+    row = Row(
+        f"7. resident memory after {runs} runs vs after 10 (web, supervisor)",
+        "MiB",
+        late,
+        early,
+        "no growth",
+    )
     row.met = all(b <= a * 1.1 + 2 for a, b in zip(early, late, strict=True))
     return row
 
@@ -263,14 +300,21 @@ def judge(row: Row) -> None:
 
 def print_table(rows: list[Row]) -> None:
     print()
-    print(f"{'row':<78} {'unit':>5} {'ours p50':>9} {'p90':>9} "
-          f"{'base p50':>9} {'p90':>9} {'ratio':>6}  target")  # fmt: skip
+    print(
+        f"{'row':<78} {'unit':>5} {'ours p50':>9} {'p90':>9} "
+        f"{'base p50':>9} {'p90':>9} {'ratio':>6}  target"
+    )
     for row in rows:
         judge(row)
         verdict = {True: "met", False: "NOT MET", None: ""}[row.met]
-        print(f"{row.name:<78} {row.unit:>5} {statistics.median(row.ours):9.2f} "
-              f"{p90(row.ours):9.2f} {statistics.median(row.base):9.2f} "
-              f"{p90(row.base):9.2f} {row.ratio():6.2f}  {row.target} {verdict}")  # fmt: skip
+        numbers = (
+            f"{statistics.median(row.ours):9.2f} {p90(row.ours):9.2f} "
+            f"{statistics.median(row.base):9.2f} {p90(row.base):9.2f}"
+        )
+        print(
+            f"{row.name:<78} {row.unit:>5} {numbers} {row.ratio():6.2f}  "
+            f"{row.target} {verdict}"
+        )
 
 
 def raise_file_limit() -> None:
@@ -307,13 +351,18 @@ STARTED = time.perf_counter()
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__)
-    parser.add_argument("--count", type=int, default=300,
-                        help="samples of row 1 (rows 2 and 3 take a third, a fifth)")
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=300,
+        help="samples of row 1 (rows 2 and 3 take a third, a fifth)",
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--idle", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=1000,
-                        help="runs made before row 7's second reading")  # fmt: skip
+    parser.add_argument(
+        "--runs", type=int, default=1000, help="runs made before row 7's second reading"
+    )
     args = parser.parse_args()
     raise_file_limit()
     rows = asyncio.run(bench(args))

@@ -59,10 +59,21 @@ def local_site() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                        cwd=PROJECT, env=env, check=True)  # fmt: skip  # nosec B603
         port = free_port()
         server = subprocess.Popen(  # nosec B603
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "playground.asgi:application"],
-            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "playground.asgi:application",
+            ],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait_for_port(port, server)
             yield f"127.0.0.1:{port}", server

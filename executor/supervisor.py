@@ -504,8 +504,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uid-base", type=int, default=200_000)
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--max-waiting", type=int, default=32)
-    parser.add_argument("--pool-size", type=int, default=DEFAULT_POOL_SIZE,
-                        help="sandboxes isolated ahead of demand; 0 for none")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=DEFAULT_POOL_SIZE,
+        help="sandboxes isolated ahead of demand; 0 for none",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,

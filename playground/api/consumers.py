@@ -48,6 +48,8 @@ def init_timeout_seconds() -> float:
             "milliseconds greater than zero"
         )
     return int(raw) / 1000
+
+
 SIGNALS = {signal.Signals(s).name: int(s) for s in (*FORWARDED, signal.SIGKILL)}
 MAX_STDIN_FRAME_BYTES = 64 * 1024
 
