@@ -36,7 +36,7 @@ LIMIT_DEFAULTS: dict[str, int] = {
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Sandboxes kept isolated ahead of demand per supervisor (0 turns the pool off).
-DEFAULT_POOL_SIZE = 2
+DEFAULT_POOL_SIZE = 4
 
 
 @dataclass(frozen=True)
