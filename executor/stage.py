@@ -121,7 +121,7 @@ class StageProcess:
             self.launched = launch(
                 spec, self.streams.child, self.cgroup.join_paths(), host_id, root
             )
-            self.init_pidfd = os.pidfd_open(self.launched.init_pid)
+            self.init_pidfd = _pidfd(self.launched.init_pid)
         except SandboxError as exc:
             self.setup_error = exc
         finally:
@@ -261,6 +261,15 @@ class StageProcess:
             stdout_truncated=self.kill_reason == "stdout",
             stderr_truncated=self.kill_reason == "stderr",
         )
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor for the init; None if a failed step has already ended it
+    (its report says which)."""
+    try:
+        return os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
 
 
 def _as_setup_error(exc: Exception) -> SandboxError:
