@@ -2,12 +2,14 @@
 
     supervisor (Pool)  -- per member: pool socket, report pipe, helper pidfd
       helper            joined its cgroup ("pool-N"), unshared, ids mapped
-        init, pid 1     view mounted, hostname set, non-dumpable; "pool-idle"
-                        waits on the pool socket for exactly one hand-over
+        init, pid 1     view mounted, hostname set, non-dumpable
+          program child uid 1000, no capabilities, no_new_privs; waits on the
+                        pool socket for exactly one hand-over
 
-A run takes a ready member whose view (the runtime's read-only paths) matches,
-renames its cgroup after the stage, writes the stage's cgroup limits and hands
-over its spec, files and stdio (executor.sandbox.handover). The member leaves
+A run stage takes a ready member whose view (the runtime's read-only paths,
+the work directory's size) matches, renames its cgroup after the stage,
+writes the stage's cgroup limits and hands its spec, files and stdio to the
+program child (executor.sandbox.handover). The member leaves
 the pool for good: a sandbox never serves a second run. The pool refills from
 the supervisor's loop when it has nothing else to do. A member whose
 pre-isolation fails is discarded with an error naming the step, and refilling
@@ -23,7 +25,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from executor.errors import SandboxError
 from executor.loop import Loop
@@ -33,7 +35,9 @@ from executor.sandbox.launch import Launched, Pending
 
 log = logging.getLogger(__name__)
 
-View = tuple[str, ...]
+# What a pooled sandbox is built for: the runtime's read-only paths and the
+# size of /work, /tmp and /dev/shm (only its init could change that later).
+View = tuple[tuple[str, ...], int]
 # Until a run writes its own, an idle member may hold its three processes and a
 # little memory; the cgroup is made with these and they are replaced at hand-over.
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
@@ -50,7 +54,14 @@ class Member:
     host_index: int
     cgroup: cgroups.Cgroup
     pending: Pending
-    ready: bool = False
+    announced: bool = False  # the program child said it is ready
+    decoder: Decoder = field(default_factory=Decoder)
+
+    @property
+    def ready(self) -> bool:
+        """Isolated and waiting: the child is ready and the init's pid known
+        (the two arrive on different descriptors, in either order)."""
+        return self.announced and self.pending.init_pid != 0
 
     @property
     def sock(self) -> socket.socket:
@@ -70,6 +81,7 @@ class Pool:
         loop: Loop,
         host_id: Callable[[int], int],
         ids: list[int],
+        workdir_bytes: int,
     ) -> None:
         self.size = size
         self.hierarchy = hierarchy
@@ -78,7 +90,7 @@ class Pool:
         self.host_id = host_id
         self.ids = ids  # shared with the supervisor: free host id indexes
         self.members: list[Member] = []
-        self.wanted: View = ()
+        self.wanted: View = ((), workdir_bytes)
         self.numbers = itertools.count()
         self.backoff = 0.0
         self.retry_at = 0.0
@@ -124,8 +136,9 @@ class Pool:
     def _launch(self, name: str, index: int) -> Member:
         cgroup = self.hierarchy.create(name, IDLE_LIMITS)
         try:
+            paths, workdir_bytes = self.wanted
             pending = launch.launch_pooled(
-                list(self.wanted), cgroup.join_paths(), self.root
+                list(paths), workdir_bytes, cgroup.join_paths(), self.root
             )
         except SandboxError:
             _remove(cgroup)
@@ -145,11 +158,13 @@ class Pool:
     def _on_socket(self, member: Member) -> None:
         try:
             data = member.sock.recv(4096)
-            frames = list(Decoder().feed(data))
+            frames = list(member.decoder.feed(data))
         except (OSError, FrameError):
             data, frames = b"", []
-        if frames and frames[0].type == "ready" and member.pending.init_pid:
-            member.ready = True
+        if data and not frames:
+            return  # the rest of the frame is on its way
+        if frames and frames[0].type == "ready":
+            member.announced = True
             self.backoff = 0.0
             self.loop.unwatch(member.sock.fileno())
             return

@@ -33,7 +33,7 @@ from typing import Any
 import prctl
 
 from executor import messages
-from executor.config import DEFAULT_POOL_SIZE
+from executor.config import DEFAULT_POOL_SIZE, LIMIT_DEFAULTS
 from executor.control import ControlChannel
 from executor.errors import SandboxError
 from executor.job import File, Job
@@ -49,6 +49,7 @@ from executor.sweeper import Sweeper
 log = logging.getLogger(__name__)
 
 MIN_CHECK_SECONDS = 0.01
+DEFAULT_WORKDIR_BYTES = LIMIT_DEFAULTS["workdir_bytes"]
 BUSY = "the playground is busy: too many programs are waiting to run; try again"
 READ_BYTES = 65536
 
@@ -77,6 +78,7 @@ class Supervisor:
         root: str,
         max_waiting: int,
         pool_size: int = 0,
+        workdir_bytes: int = DEFAULT_WORKDIR_BYTES,
     ) -> None:
         self.hierarchy = hierarchy
         self.uid_base = uid_base
@@ -94,7 +96,7 @@ class Supervisor:
         self.control = ControlChannel(control, self.loop, self._dispatch,
                                       self._shutdown)  # fmt: skip
         self.pool = Pool(pool_size, hierarchy, root, self.loop, self._host_id,
-                         self.free_ids)  # fmt: skip
+                         self.free_ids, workdir_bytes)  # fmt: skip
 
     def _host_id(self, index: int) -> int:
         return self.uid_base + 2 * index
@@ -196,7 +198,9 @@ class Supervisor:
         wanted = cgroups.CgroupLimits(
             limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0
         )
-        member = self.pool.take(tuple(job.readonly_paths))
+        member = None
+        if stage.name == "run":  # a compile stage's init also collects files
+            member = self.pool.take((tuple(job.readonly_paths), limits.workdir_bytes))
         try:
             if member is not None:
                 cgroup = _claim(member, name, wanted)
@@ -510,6 +514,12 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_POOL_SIZE,
         help="sandboxes isolated ahead of demand; 0 for none",
     )
+    parser.add_argument(
+        "--workdir-bytes",
+        type=int,
+        default=DEFAULT_WORKDIR_BYTES,
+        help="size of /work in the sandboxes the pool builds first",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -539,6 +549,7 @@ def main(argv: list[str] | None = None) -> None:
             root,
             args.max_waiting,
             max(args.pool_size, 0),
+            args.workdir_bytes,
         ).serve()
     finally:
         cgroups.release(hierarchy)

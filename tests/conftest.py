@@ -24,7 +24,6 @@ from executor import config
 from executor.backends import Backend, get_backend
 from executor.backends.local import LocalBackend
 from executor.requests import build_job
-from executor.sandbox.launch import POOL_HELPER_TITLE
 from playground.api.results import collect
 from playground.registry import registry
 
@@ -121,23 +120,38 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _group(pid: int) -> str:
+    """The process's pids cgroup (v1) or its unified group (v2)."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return ""
+    groups = dict(line.split(":", 2)[1:] for line in lines)
+    return groups.get("pids", groups.get("", ""))
+
+
+def _of_no_run(pid: int, supervisors: set[int]) -> bool:
+    """Whether a process under a supervisor belongs to no run: a pooled
+    sandbox no run has taken (in a group the pool made, "pool-N"), or a
+    helper just forked that has not joined a group yet. Every process of a
+    run is in its stage's group before any of the run's code exists, the
+    supervisor renames a pooled group when a stage takes it, and nothing in
+    a sandbox can leave its group: a run's processes never count here."""
+    group = _group(pid)
+    if group.rsplit("/", 1)[-1].startswith("pool-"):
+        return True
+    parent = int(_status(pid).get("PPid", "0"))
+    return parent in supervisors and group == _group(parent)
+
+
 def idle_pool_processes(supervisors: set[int]) -> set[int]:
-    """Processes of pooled sandboxes that no run has taken yet: a helper
-    titled as the pool's, and its init and program child until the init takes
-    the title "init" at hand-over. Nothing inside a sandbox can retitle its
-    helper (outside the sandbox) or its init (pid 1, another host id, not
-    dumpable), so a run's processes are never counted as idle."""
+    """The processes of the supervisors' idle pooled sandboxes."""
     idle: set[int] = set()
     for supervisor in supervisors:
         for helper in _children(supervisor):
-            if _cmdline(helper) != POOL_HELPER_TITLE.encode():
-                continue
-            inits = _children(helper)
-            if any(_cmdline(init) == b"init" for init in inits):
-                continue
-            idle.add(helper)
-            for init in inits:
-                idle |= {init, *_children(init)}
+            tree = [helper, *_children(helper)]
+            tree += [p for init in tree[1:] for p in _children(init)]
+            idle |= {pid for pid in tree if _of_no_run(pid, supervisors)}
     return idle
 
 
@@ -163,9 +177,8 @@ def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
     supervisor has no children but its idle pooled sandboxes. Other
     supervisors are not ours."""
     found = []
-    idle = idle_pool_processes(supervisors)
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in idle:
+        if not entry.name.isdigit() or _of_no_run(int(entry.name), supervisors):
             continue
         if _descends_from(int(entry.name), supervisors):
             uid = int(_status(int(entry.name)).get("Uid", "0").split()[0])
@@ -176,11 +189,14 @@ def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
 def leftover_cgroups(supervisors: set[int]) -> list[str]:
     """Stage cgroups still present under these supervisors' parent groups."""
     left = []
-    for pid in supervisors:
-        for parent in Path("/sys/fs/cgroup/pids").rglob(f"playground-{pid}"):
+    names = {f"playground-{pid}" for pid in supervisors}
+    # os.walk, unlike Path.rglob, shrugs off groups removed while it walks.
+    for directory, subdirectories, _ in os.walk("/sys/fs/cgroup/pids"):
+        if os.path.basename(directory) in names:
             # A pooled sandbox's group is renamed after the stage that takes it.
-            left += [str(p) for p in parent.iterdir()
-                     if p.is_dir() and not p.name.startswith("pool-")]  # fmt: skip
+            left += [os.path.join(directory, name) for name in subdirectories
+                     if not name.startswith("pool-")]  # fmt: skip
+            subdirectories.clear()
     return left
 
 

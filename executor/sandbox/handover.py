@@ -1,15 +1,16 @@
 """Handing a run to a pooled sandbox: its spec, files and stdio, over a socket.
 
-    supervisor                                  pooled init (pid 1, idle)
+    supervisor                                  pooled program child (idle)
       | <------------------------------------ ready {}
       | spec {run_id, stage, argv, env, ...} + SCM_RIGHTS stdin, stdout, stderr
       | file {name, executable, last} + bytes   (one or more per file)
       | end {}
-      v                                         builds /work, starts the program
+      v                                         writes /work, execs the program
 
-The socket is a stream pair made when the sandbox is created; the init closes
-its end before the program exists, so nothing of it reaches user code. Every
-message is an executor.messages frame.
+The socket is a stream pair made when the sandbox is created; the init
+passes its end to the program child and closes its own copy, and the child
+closes it before exec, so nothing of it reaches user code. Every message is
+an executor.messages frame.
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def _send_file(sock: socket.socket, file: File) -> None:
             return
 
 
-def receive(sock: socket.socket, readonly_paths: list[str]) -> tuple[Spec, Stdio]:
-    """Init side: wait for a run and rebuild its spec; the fds are ours now."""
+def receive(sock: socket.socket) -> tuple[Spec, Stdio]:
+    """Program child's side: wait for a run and rebuild its spec (its view
+    is already built); the fds are ours now."""
     decoder, fds, frames = Decoder(), [], list[Frame]()
     while not frames or frames[-1].type != "end":
         data, received, _flags, _addr = socket.recv_fds(sock, READ_BYTES, 3)
@@ -71,10 +73,10 @@ def receive(sock: socket.socket, readonly_paths: list[str]) -> tuple[Spec, Stdio
         frames += decoder.feed(data)
     if len(fds) != 3 or frames[0].type != "spec":
         raise SandboxError("hand-over", f"malformed: {len(fds)} fds, {frames[0].type}")
-    return _spec(frames, readonly_paths), Stdio(*fds)
+    return _spec(frames), Stdio(*fds)
 
 
-def _spec(frames: list[Frame], readonly_paths: list[str]) -> Spec:
+def _spec(frames: list[Frame]) -> Spec:
     head = frames[0].header
     return Spec(
         head["run_id"],
@@ -83,7 +85,6 @@ def _spec(frames: list[Frame], readonly_paths: list[str]) -> Spec:
         dict(head["env"]),
         Limits.from_wire(head["limits"]),
         _files(frames[1:-1]),
-        readonly_paths,
         collect_files=bool(head["collect_files"]),
         memory_rlimit=bool(head["memory_rlimit"]),
     )

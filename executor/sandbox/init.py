@@ -15,7 +15,6 @@ import resource
 import signal
 import socket
 import stat
-from dataclasses import replace
 from typing import NoReturn
 
 import prctl
@@ -25,12 +24,16 @@ from executor.messages import encode
 from executor.sandbox import (
     Spec,
     Stdio,
+    become,
     contain,
-    contain_ahead,
+    credentials,
+    default_signals,
+    fds,
     handover,
     mounts,
     namespaces,
     report,
+    rlimits,
     step,
 )
 
@@ -47,14 +50,12 @@ FORWARDED = (
 # Blocked in the init and taken with sigwaitinfo, which says who sent them.
 WAITED = {signal.SIGCHLD, *FORWARDED}
 MAX_COLLECTED_FILES = 1000
-# An idle pooled init shows this title until a run is handed to it.
-POOL_TITLE = "pool-idle"
 
 
 def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     """Child side, pid 1 of the new pid namespace: a sandbox made for one run."""
     try:
-        _prepare(root, spec.readonly_paths, spec.limits.workdir_bytes, "init")
+        _prepare(root, spec.readonly_paths, spec.limits.workdir_bytes)
         step("files", mounts.write_files, "", spec.files)
         _start(spec, stdio, report_fd, 0)
     except SandboxError as exc:
@@ -65,27 +66,26 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
 
 
 def run_pooled(
-    sock: socket.socket, report_fd: int, root: str, readonly_paths: list[str]
+    sock: socket.socket,
+    report_fd: int,
+    root: str,
+    readonly_paths: list[str],
+    workdir_bytes: int,
 ) -> NoReturn:
-    """Child side of a pooled sandbox: isolate now, then wait for a run.
-
-    Everything but the run's own files, sizes, limits and stdio is done
-    before the run exists, the program child's lowered privileges included;
-    a sandbox takes exactly one hand-over and then ends."""
+    """Child side of a pooled sandbox: isolate now, fork the program child,
+    then only wait for it. The run is handed to the program child itself
+    (contain_ahead), so the init has no part in starting it."""
     try:
-        _prepare(root, readonly_paths, mounts.POOL_WORKDIR_BYTES, POOL_TITLE)
-        program, channel = _fork_program_ahead(sock, report_fd)
-        sock.sendall(encode({"type": "ready"}))
-        spec, stdio = step("hand-over", handover.receive, sock, readonly_paths)
+        _prepare(root, readonly_paths, workdir_bytes)
+        signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+        program = os.fork()
+        if program == 0:
+            contain_ahead(sock, report_fd)
         sock.close()
-        step("title", prctl.set_proctitle, "init")
+        # What the init used until now is no part of the run's CPU time.
         cpu_base = _own_cpu_ms()
-        step("work size", mounts.resize_private, spec.limits.workdir_bytes)
-        step("files", mounts.write_files, "", spec.files)
-        report.send(report_fd, {"type": "started"})
-        step("hand-over", handover.send, channel, replace(spec, files=[]), stdio)
-        channel.close()
-        _finish(program, spec, stdio, report_fd, cpu_base)
+        status = _wait_for(program)
+        report.send(report_fd, _exited(status, cpu_base))
     except SandboxError as exc:
         report.setup_failed(report_fd, exc)
     except OSError:
@@ -93,35 +93,34 @@ def run_pooled(
     os._exit(0)
 
 
-def _fork_program_ahead(
-    sock: socket.socket, report_fd: int
-) -> tuple[int, socket.socket]:
-    """The program child, forked now: it drops its privileges and waits on a
-    socket of its own for the run. Returns once it is ready."""
-    ours, theirs = socket.socketpair()
-    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
-    program = os.fork()
-    if program == 0:
+def contain_ahead(sock: socket.socket, report_fd: int) -> NoReturn:
+    """Program child of a pooled sandbox: drop privileges before the run
+    exists, then take the run itself from the supervisor over `sock`: its
+    files (written as the sandbox user), limits (only ever lowered, which
+    needs no privilege) and stdio; then exec."""
+    try:
+        step("signals", default_signals)
+        step("session", os.setsid)
+        step("credentials", credentials.apply)
+        step("ready", sock.sendall, encode({"type": "ready"}))
+        spec, stdio = step("hand-over", handover.receive, sock)
         sock.close()
-        ours.close()
-        contain_ahead(
-            lambda: handover.receive(theirs, []),
-            lambda: theirs.sendall(b"R"),
-            report_fd,
+        step("files", mounts.write_files, "", spec.files)
+        step("rlimits", rlimits.apply, spec.limits, spec.memory_rlimit)
+        report_fd = step(
+            "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
         )
-    theirs.close()
-    if ours.recv(1) != b"R":
-        # The child reported its failed step itself; the pool reads it.
-        raise OSError("the program child ended before the run")
-    return program, ours
+        become(spec)
+    except SandboxError as exc:
+        report.setup_failed(report_fd, exc)
+    os._exit(127)
 
 
-def _prepare(root: str, readonly_paths: list[str], workdir_bytes: int,
-             title: str) -> None:  # fmt: skip
+def _prepare(root: str, readonly_paths: list[str], workdir_bytes: int) -> None:
     """Every isolation step of the init that needs nothing of the run."""
     step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
     # Forked from the supervisor, the init would show its command line.
-    step("title", prctl.set_proctitle, title)
+    step("title", prctl.set_proctitle, "init")
     step("identity", namespaces.become_init_user)
     step("mounts", mounts.apply, root, readonly_paths, workdir_bytes)
     step("hostname", socket.sethostname, mounts.HOSTNAME)
@@ -135,13 +134,6 @@ def _start(spec: Spec, stdio: Stdio, report_fd: int, cpu_base: int) -> None:
     program = os.fork()
     if program == 0:
         contain(spec, stdio, report_fd)
-    _finish(program, spec, stdio, report_fd, cpu_base)
-
-
-def _finish(
-    program: int, spec: Spec, stdio: Stdio, report_fd: int, cpu_base: int
-) -> None:
-    """The program runs: wait for it, report how it ended."""
     for fd in stdio.all():
         os.close(fd)
     status = _wait_for(program)

@@ -60,18 +60,18 @@ def launch(
 
 
 def launch_pooled(
-    readonly_paths: list[str], cgroup_files: list[str], root: str
+    readonly_paths: list[str], workdir_bytes: int, cgroup_files: list[str], root: str
 ) -> Pending:
     """Fork a sandbox that isolates itself and then waits on its socket for
-    one run (executor.sandbox.handover). Returns at once: the caller drives
-    the id mapping with `advance` when `up_r` is readable, so that a pool
-    refilling never blocks the supervisor's loop."""
+    one run (executor.sandbox.handover) whose work directory has this size.
+    Returns at once: the caller drives the id mapping with `advance` when
+    `up_r` is readable, so that a pool refilling never blocks the loop."""
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     ours, theirs = socket.socketpair()
 
     def main() -> NoReturn:
         ours.detach()  # the helper already closed it: close_all_but
-        init.run_pooled(theirs, report_w, root, readonly_paths)
+        init.run_pooled(theirs, report_w, root, readonly_paths, workdir_bytes)
 
     child = _Child(main, {report_w, theirs.fileno()}, report_w, POOL_HELPER_TITLE)
     try:

@@ -26,8 +26,6 @@ MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 WORK_INODES = 4096
 PRIVATE_DIRS = ("/tmp", WORK_DIR, "/dev/shm")  # nosec B108
-# A pooled sandbox's private dirs until its run sets their size.
-POOL_WORKDIR_BYTES = 1024 * 1024
 
 ETC_FILES = {
     "passwd": (
@@ -112,14 +110,6 @@ def _private_dirs(root: str, workdir_bytes: int) -> None:
 def _private_options(path: str) -> str:
     mode = ",mode=1777" if path != WORK_DIR else ""
     return f",nr_inodes={WORK_INODES}{mode}"
-
-
-def resize_private(workdir_bytes: int) -> None:
-    """Inside the entered view: give /work, /tmp and /dev/shm the run's size."""
-    flags = libc.MS_REMOUNT | libc.MS_NOSUID | libc.MS_NODEV
-    for path in PRIVATE_DIRS:
-        data = f"size={workdir_bytes},nr_inodes={WORK_INODES}"
-        libc.mount("tmpfs", path, "tmpfs", flags, data)
 
 
 def write_files(root: str, files: Iterable[File]) -> None:
