@@ -5,7 +5,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lock install install-test editor runtimes
+.PHONY: run test check lock install install-test editor runtimes bench
 
 install:
 	bash scripts/bootstrap.sh
@@ -42,3 +42,7 @@ runtimes:
 # Rebuild the committed editor bundle from frontend/ (needs Node.js and npm).
 editor:
 	cd frontend && npm ci && npm run build
+
+# The sandbox's cost against the bare process: seven rows, under five minutes.
+bench: install
+	$(PY) bench/run.py

@@ -35,6 +35,8 @@ LIMIT_DEFAULTS: dict[str, int] = {
 }
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Sandboxes kept isolated ahead of demand per supervisor (0 turns the pool off).
+DEFAULT_POOL_SIZE = 4
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Config:
     sandbox_uid_base: int
     max_concurrent_runs: int
     max_waiting_runs: int
+    pool_size: int = DEFAULT_POOL_SIZE
 
     @staticmethod
     def wall_key(stage: str, interactive: bool) -> str:
@@ -87,6 +90,13 @@ def _int_setting(env: Mapping[str, str], key: str, default: int) -> int:
     return value
 
 
+def _count_setting(env: Mapping[str, str], key: str, default: int) -> int:
+    """A count where zero is meaningful (it turns a feature off)."""
+    if env.get(key, "").strip() == "0":
+        return 0
+    return _int_setting(env, key, default)
+
+
 def _choice(env: Mapping[str, str], key: str, default: str, allowed: set[str]) -> str:
     value = env.get(key, default) or default
     if value not in allowed:
@@ -97,10 +107,13 @@ def _choice(env: Mapping[str, str], key: str, default: str, allowed: set[str]) -
 def _check_uid_range(env: Mapping[str, str]) -> None:
     base = _int_setting(env, "PLAYGROUND_SANDBOX_UID_BASE", 200_000)
     runs = _int_setting(env, "PLAYGROUND_MAX_CONCURRENT_RUNS", 1)
+    # Each pooled sandbox holds its host ids while it waits for a run.
+    runs += _count_setting(env, "PLAYGROUND_POOL_SIZE", DEFAULT_POOL_SIZE)
     if base < MIN_HOST_ID or base + 2 * runs > MAX_HOST_ID:
         raise ConfigError(
             f"PLAYGROUND_SANDBOX_UID_BASE={base} with "
-            f"PLAYGROUND_MAX_CONCURRENT_RUNS={runs} needs host ids {base} to "
+            f"PLAYGROUND_MAX_CONCURRENT_RUNS plus PLAYGROUND_POOL_SIZE={runs} "
+            f"needs host ids {base} to "
             f"{base + 2 * runs - 1}; they must lie within {MIN_HOST_ID}.."
             f"{MAX_HOST_ID} and belong to no real user"
         )
@@ -138,6 +151,7 @@ def from_environ(env: Mapping[str, str]) -> Config:
         max_waiting_runs=_int_setting(
             env, "PLAYGROUND_MAX_WAITING_RUNS", 16 * (os.cpu_count() or 1)
         ),
+        pool_size=_count_setting(env, "PLAYGROUND_POOL_SIZE", DEFAULT_POOL_SIZE),
     )
 
 

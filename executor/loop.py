@@ -15,6 +15,7 @@ class Loop:
         self.selector = selectors.DefaultSelector()
         self.readers: dict[int, Callback] = {}
         self.writers: dict[int, Callback] = {}
+        self.handled = False  # whether the last run_once ran any callback
 
     def watch(
         self, fd: int, read: Callback | None = None, write: Callback | None = None
@@ -34,7 +35,9 @@ class Loop:
 
     def run_once(self, timeout: float | None) -> None:
         """Wait up to `timeout` seconds and run the callbacks that are due."""
-        for key, mask in self.selector.select(timeout):
+        ready = self.selector.select(timeout)
+        self.handled = bool(ready)
+        for key, mask in ready:
             if mask & selectors.EVENT_READ and key.fd in self.readers:
                 self.readers[key.fd]()
             if mask & selectors.EVENT_WRITE and key.fd in self.writers:

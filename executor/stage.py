@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import termios
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from executor.errors import SandboxError
 from executor.job import File, Stage
 from executor.messages import Decoder
 from executor.results import StageResult, judge
-from executor.sandbox import Spec, Stdio, cgroups, namespaces
+from executor.sandbox import Spec, Stdio, cgroups, handover, namespaces, step
 from executor.sandbox.launch import Launched, launch
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,12 @@ class StageProcess:
     children_cpu_ms: int = 0
     children_peak_bytes: int = 0
     report_open: bool = True
+    ending: bool = False
+    host_index: int = -1
+    cpu_base_ms: int = 0  # what the cgroup had used before the stage began
 
     def start(self, spec: Spec, host_id: int, root: str) -> None:
+        """A sandbox made for this stage alone."""
         try:
             _hand_over(self.streams.child, host_id)
             self.launched = launch(
@@ -121,8 +126,28 @@ class StageProcess:
         except SandboxError as exc:
             self.setup_error = exc
         finally:
-            for fd in self.streams.child.all():
-                os.close(fd)
+            self._close_child_ends()
+
+    def start_pooled(
+        self, spec: Spec, launched: Launched, sock: socket.socket, host_id: int
+    ) -> None:
+        """Hand this stage to a pooled sandbox that is already isolated."""
+        self.launched = launched
+        try:
+            self.init_pidfd = os.pidfd_open(launched.init_pid)
+            _hand_over(self.streams.child, host_id)
+            self.cpu_base_ms = self.cgroup.cpu_time_ms()
+            step("hand-over", handover.send, sock, spec, self.streams.child)
+        except (SandboxError, OSError) as exc:
+            self.setup_error = _as_setup_error(exc)
+            self.kill("setup")
+        finally:
+            sock.close()
+            self._close_child_ends()
+
+    def _close_child_ends(self) -> None:
+        for fd in self.streams.child.all():
+            os.close(fd)
         self.started = time.monotonic()
 
     def wall_ms(self) -> int:
@@ -194,7 +219,8 @@ class StageProcess:
     def cpu_ms(self) -> int:
         if not self.cgroup.accounts:
             return self.children_cpu_ms
-        return max(self.cgroup.cpu_time_ms() - self.init_cpu_ms, 0)
+        used = self.cgroup.cpu_time_ms() - self.cpu_base_ms
+        return max(used - self.init_cpu_ms, 0)
 
     def memory_bytes(self) -> int:
         if not self.cgroup.accounts:
@@ -257,13 +283,18 @@ def _hand_over(stdio: Stdio, host_id: int) -> None:
 
 
 def _pidfd(pid: int) -> int | None:
-    """A pidfd for the init, or None when it has already exited: a program
-    that ends at once (a compiled hello) can take its init with it before the
-    supervisor looks. Its report and the helper's exit still end the stage."""
+    """A descriptor for the init; None if a failed step has already ended it
+    (its report says which)."""
     try:
         return os.pidfd_open(pid)
     except ProcessLookupError:
         return None
+
+
+def _as_setup_error(exc: Exception) -> SandboxError:
+    if isinstance(exc, SandboxError):
+        return exc
+    return SandboxError("hand-over", f"{type(exc).__name__}: {exc}")
 
 
 def _decode(wait_status: int | None) -> tuple[int | None, int | None]:

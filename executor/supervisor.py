@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import math
 import os
 import shutil
 import signal
@@ -32,19 +33,23 @@ from typing import Any
 import prctl
 
 from executor import messages
+from executor.config import DEFAULT_POOL_SIZE, LIMIT_DEFAULTS
 from executor.control import ControlChannel
 from executor.errors import SandboxError
 from executor.job import File, Job
 from executor.loop import Loop
+from executor.pool import Member, Pool, discard
 from executor.results import StageResult
 from executor.sandbox import Spec, cgroups, seccomp
 from executor.sandbox.init import FORWARDED
 from executor.stage import DRAIN_SECONDS, SANDBOX_PROCESSES, StageProcess, Streams
 from executor.stdin import StdinFeed
+from executor.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.05
+MIN_CHECK_SECONDS = 0.01
+DEFAULT_WORKDIR_BYTES = LIMIT_DEFAULTS["workdir_bytes"]
 BUSY = "the playground is busy: too many programs are waiting to run; try again"
 READ_BYTES = 65536
 
@@ -72,25 +77,43 @@ class Supervisor:
         slots: int,
         root: str,
         max_waiting: int,
+        pool_size: int = 0,
+        workdir_bytes: int = DEFAULT_WORKDIR_BYTES,
     ) -> None:
         self.hierarchy = hierarchy
         self.uid_base = uid_base
         self.root = root
         self.free_slots = list(range(slots))
+        # Host id pairs: one per running stage and one per pooled sandbox.
+        self.free_ids = list(range(slots + pool_size))
         self.max_waiting = max_waiting
         self.waiting: deque[Job] = deque()
         self.runs: dict[str, Run] = {}
         self.loop = Loop()
         self.running = True
+        self.check_at = math.inf  # when _check_limits next has work
+        self.sweeper = Sweeper()
         self.control = ControlChannel(control, self.loop, self._dispatch,
                                       self._shutdown)  # fmt: skip
+        self.pool = Pool(pool_size, hierarchy, root, self.loop, self._host_id,
+                         self.free_ids, workdir_bytes)  # fmt: skip
+
+    def _host_id(self, index: int) -> int:
+        return self.uid_base + 2 * index
 
     # -- the loop ---------------------------------------------------------
 
     def serve(self) -> None:
         while self.running or self.runs:
-            self.loop.run_once(POLL_SECONDS if self.runs else None)
+            # Refill only when no event is waiting: a run never waits for it.
+            idle = self.running and self.pool.needs_refill()
+            self.loop.run_once(0 if idle else self._next_check())
+            if idle and not self.loop.handled:
+                self.pool.refill_one()
             self._check_limits()
+            self.sweeper.sweep()
+        self.pool.close()
+        self.sweeper.finish()
         self.control.flush_blocking()
 
     # -- control socket ---------------------------------------------------
@@ -121,6 +144,7 @@ class Supervisor:
         """The backend is gone: stop accepting work and end every run."""
         self.running = False
         self.waiting.clear()
+        self.pool.close()
         for run in list(self.runs.values()):
             self._stop(run)
 
@@ -166,37 +190,56 @@ class Supervisor:
 
     def _start_stage(self, run: Run) -> None:
         job, stage = run.job, run.job.stages[run.stage_index]
-        terminal = job.interactive and stage.name == "run"
         limits = stage.limits
         self._emit(
             messages.StageEvent(type="stage", run_id=job.run_id, stage=stage.name)
         )
+        name = f"{job.run_id}-{stage.name}"
+        wanted = cgroups.CgroupLimits(
+            limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0
+        )
+        member = None
+        if stage.name == "run":  # a compile stage's init also collects files
+            member = self.pool.take((tuple(job.readonly_paths), limits.workdir_bytes))
         try:
-            cgroup = self.hierarchy.create(
-                f"{job.run_id}-{stage.name}",
-                cgroups.CgroupLimits(
-                    limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0
-                ),
-            )
+            if member is not None:
+                cgroup = _claim(member, name, wanted)
+            else:
+                cgroup = self.hierarchy.create(name, wanted)
         except SandboxError as exc:
+            if member is not None:
+                self.free_ids.append(member.host_index)
             self._fail_before_start(run, exc)
             return
-        spec = Spec(
+        spec = self._spec(run, cgroup)
+        terminal = job.interactive and stage.name == "run"
+        streams = Streams.create(terminal, job.stdout_terminal)
+        process = StageProcess(job.run_id, stage, streams, cgroup)
+        run.current = process
+        if member is not None:
+            process.host_index = member.host_index
+            log.debug("run_id=%s stage=%s pooled sandbox %s", job.run_id,
+                      stage.name, member.name)  # fmt: skip
+            host_id = self._host_id(member.host_index)
+            process.start_pooled(spec, member.launched, member.sock, host_id)
+        else:
+            process.host_index = self.free_ids.pop()
+            process.start(spec, self._host_id(process.host_index), self.root)
+        self._watch_stage(run, process)
+
+    def _spec(self, run: Run, cgroup: cgroups.Cgroup) -> Spec:
+        job, stage = run.job, run.job.stages[run.stage_index]
+        return Spec(
             job.run_id,
             stage.name,
             stage.argv,
             job.env,
-            limits,
+            stage.limits,
             run.files,
             job.readonly_paths,
             collect_files=stage.name == "compile",
             memory_rlimit=not cgroup.accounts,
         )
-        streams = Streams.create(terminal, job.stdout_terminal)
-        process = StageProcess(job.run_id, stage, streams, cgroup)
-        run.current = process
-        process.start(spec, self.uid_base + 2 * run.slot, self.root)
-        self._watch_stage(run, process)
 
     def _fail_before_start(self, run: Run, exc: SandboxError) -> None:
         log.error("run_id=%s sandbox setup failed: %s", run.job.run_id, exc)
@@ -225,6 +268,7 @@ class Supervisor:
         self.loop.watch(report, read=lambda: self._on_report(run, report))
         pidfd = process.launched.helper_pidfd
         self.loop.watch(pidfd, read=lambda: self._on_helper_exit(run))
+        self.check_at = time.monotonic()
         self._pump_stdin(run)
 
     def _on_output(self, run: Run, fd: int, stream: str) -> None:
@@ -270,11 +314,15 @@ class Supervisor:
             return
         if data:
             process.on_report(data)
-            return
-        self.loop.unwatch(fd)
-        os.close(fd)
-        process.report_open = False
+        else:
+            self._close_report(process)
         self._maybe_end_stage(run)
+
+    def _close_report(self, process: StageProcess) -> None:
+        if process.report_open and process.launched is not None:
+            self.loop.unwatch(process.launched.report_fd)
+            os.close(process.launched.report_fd)
+            process.report_open = False
 
     def _on_helper_exit(self, run: Run) -> None:
         process = run.current
@@ -286,25 +334,27 @@ class Supervisor:
         os.close(launched.helper_pidfd)
         process.helper_done = True
         run.draining_until = time.monotonic() + DRAIN_SECONDS
+        self.check_at = min(self.check_at, run.draining_until)
         self._maybe_end_stage(run)
 
     def _maybe_end_stage(self, run: Run) -> None:
+        """End the stage once its output is drained and its whole sandbox is
+        gone: nothing of a run outlives its verdict."""
         process = run.current
-        if process is None or process.launched is None:
+        if process is None or process.launched is None or process.ending:
             return
-        if (
-            process.helper_done
-            and not process.report_open
-            and not process.streams.outputs
-        ):
-            self._end_stage(run)
+        if process.helper_done and not process.report_open:
+            if not process.streams.outputs:
+                self._end_stage(run)
 
     def _end_stage(self, run: Run) -> None:
         process = run.current
-        if process is None:
+        if process is None or process.ending:
             return  # the stage already ended
+        process.ending = True
         for fd in list(process.streams.outputs):
             self._close_output(run, fd)
+        self._close_report(process)
         self._close_stdin_fd(run)
         if process.init_pidfd is not None:
             os.close(process.init_pidfd)
@@ -312,7 +362,10 @@ class Supervisor:
         process.cgroup.kill()
         result = process.result()
         process.log(result)
-        _remove_cgroup(run.job.run_id, process.cgroup)
+        # Every task of the stage has SIGKILL pending and never returns to
+        # user space, so its host ids may serve another stage at once.
+        if process.host_index >= 0:
+            self.free_ids.append(process.host_index)
         run.current = None
         run.draining_until = None
         stage = run.job.stages[run.stage_index]
@@ -321,8 +374,9 @@ class Supervisor:
             run.files = process.files
             run.stage_index += 1
             self._start_stage(run)
-            return
-        self._finish_run(run, stage.name, result)
+        else:
+            self._finish_run(run, stage.name, result)
+        self.sweeper.remove(run.job.run_id, process.cgroup)
 
     def _emit_exit(self, run_id: str, stage: str, result: StageResult) -> None:
         self._emit(
@@ -382,29 +436,58 @@ class Supervisor:
 
     # -- limits -----------------------------------------------------------
 
+    def _next_check(self) -> float | None:
+        """Seconds until a limit could next be crossed or a busy cgroup be
+        removed; None if neither can happen."""
+        due = min(self.check_at if self.runs else math.inf, self.sweeper.next_at)
+        return None if due == math.inf else max(due - time.monotonic(), 0.0)
+
     def _check_limits(self) -> None:
+        """Enforce wall and CPU time when one of them could be due. Timers,
+        not polling: with one CPU's quota a stage's CPU time grows no faster
+        than the clock, so its limit cannot be crossed before its remainder
+        has passed."""
         now = time.monotonic()
-        for run in list(self.runs.values()):
-            process = run.current
-            if process is None:
-                continue
-            if run.draining_until is None and process.ended is not None:
-                continue  # the program has ended; its limits no longer apply
-            if run.draining_until is not None:
-                if now >= run.draining_until:
-                    self._end_stage(run)
-                continue
-            if process.over_cpu():
-                process.kill("cpu")
-            elif now - process.started > process.stage.limits.wall_time_ms / 1000:
-                process.kill("wall")
+        if now < self.check_at:
+            return
+        due = [self._check_run(run, now) for run in list(self.runs.values())]
+        self.check_at = min(due, default=math.inf)
+
+    def _check_run(self, run: Run, now: float) -> float:
+        """Kill a stage past its limits; when to look at this run again."""
+        process = run.current
+        if process is None:
+            return math.inf
+        if run.draining_until is not None:
+            if now >= run.draining_until:
+                self._end_stage(run)
+                return math.inf
+            return run.draining_until
+        if process.ended is not None:
+            return math.inf  # the program has ended; its limits no longer apply
+        limits = process.stage.limits
+        cpu_left = limits.cpu_time_ms - process.cpu_ms()
+        wall_left = limits.wall_time_ms - (now - process.started) * 1000
+        if cpu_left < 0:
+            process.kill("cpu")
+        elif wall_left < 0:
+            process.kill("wall")
+        else:
+            return now + max(min(cpu_left, wall_left) / 1000, MIN_CHECK_SECONDS)
+        return now + 1.0  # killed: the helper's exit moves the stage on
 
 
-def _remove_cgroup(run_id: str, cgroup: cgroups.Cgroup) -> None:
+def _claim(member: Member, name: str, limits: cgroups.CgroupLimits) -> cgroups.Cgroup:
+    """Make a pooled sandbox's cgroup the stage's: its name and its limits.
+    If that fails the member is ended, never returned to the pool."""
     try:
-        cgroup.remove()
-    except (SandboxError, OSError) as exc:
-        log.error("run_id=%s cgroup not removed: %s", run_id, exc)
+        member.cgroup.rename(name)
+        member.cgroup.set_limits(limits)
+        member.cgroup.reset_peak()
+    except SandboxError:
+        discard(member)
+        raise
+    return member.cgroup
 
 
 def _prepare_process(parent_pid: int) -> None:
@@ -426,6 +509,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uid-base", type=int, default=200_000)
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--max-waiting", type=int, default=32)
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=DEFAULT_POOL_SIZE,
+        help="sandboxes isolated ahead of demand; 0 for none",
+    )
+    parser.add_argument(
+        "--workdir-bytes",
+        type=int,
+        default=DEFAULT_WORKDIR_BYTES,
+        help="size of /work in the sandboxes the pool builds first",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -448,7 +543,14 @@ def main(argv: list[str] | None = None) -> None:
     control.sendall(messages.encode({"type": "ready"}))
     try:
         Supervisor(
-            control, hierarchy, args.uid_base, args.slots, root, args.max_waiting
+            control,
+            hierarchy,
+            args.uid_base,
+            args.slots,
+            root,
+            args.max_waiting,
+            max(args.pool_size, 0),
+            args.workdir_bytes,
         ).serve()
     finally:
         cgroups.release(hierarchy)

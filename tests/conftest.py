@@ -3,6 +3,7 @@ checking afterwards that nothing of a run is left on the host."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import signal
@@ -106,12 +107,82 @@ def _descends_from(pid: int, ancestors: set[int]) -> bool:
     return False
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0")
+    except OSError:
+        return b""
+
+
+def _group(pid: int) -> str:
+    """The process's pids cgroup (v1) or its unified group (v2)."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return ""
+    groups = dict(line.split(":", 2)[1:] for line in lines)
+    return groups.get("pids", groups.get("", ""))
+
+
+def _of_no_run(pid: int, supervisors: set[int]) -> bool:
+    """Whether a process under a supervisor belongs to no run: a pooled
+    sandbox no run has taken (in a group the pool made, "pool-N"), or a
+    helper just forked that has not joined a group yet. Every process of a
+    run is in its stage's group before any of the run's code exists, the
+    supervisor renames a pooled group when a stage takes it, and nothing in
+    a sandbox can leave its group: a run's processes never count here."""
+    group = _group(pid)
+    if group.rsplit("/", 1)[-1].startswith("pool-"):
+        return True
+    parent = int(_status(pid).get("PPid", "0"))
+    return parent in supervisors and group == _group(parent)
+
+
+def idle_pool_processes(supervisors: set[int]) -> set[int]:
+    """The processes of the supervisors' idle pooled sandboxes."""
+    idle: set[int] = set()
+    for supervisor in supervisors:
+        for helper in _children(supervisor):
+            tree = [helper, *_children(helper)]
+            tree += [p for init in tree[1:] for p in _children(init)]
+            idle |= {pid for pid in tree if _of_no_run(pid, supervisors)}
+    return idle
+
+
+async def pool_settled(
+    supervisor: int, timeout: float = 5.0, size: int | None = None
+) -> None:
+    """Wait until a supervisor's pool is full again (each idle sandbox is a
+    helper, an init and a program child) and its descriptors stop changing."""
+    size = config.get().pool_size if size is None else size
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        fds = len(list(Path(f"/proc/{supervisor}/fd").iterdir()))
+        if len(idle_pool_processes({supervisor})) == 3 * size and fds == last:
+            return
+        last = fds
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the pool of supervisor {supervisor} did not refill")
+
+
 def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
     """(pid, uid) of host processes under these supervisors: between runs a
-    supervisor has no children at all. Other supervisors are not ours."""
+    supervisor has no children but its idle pooled sandboxes. Other
+    supervisors are not ours."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _descends_from(int(entry.name), supervisors):
+        if not entry.name.isdigit() or _of_no_run(int(entry.name), supervisors):
+            continue
+        if _descends_from(int(entry.name), supervisors):
             uid = int(_status(int(entry.name)).get("Uid", "0").split()[0])
             found.append((int(entry.name), uid))
     return found
@@ -121,11 +192,12 @@ def leftover_cgroups(supervisors: set[int]) -> list[str]:
     """Stage cgroups still present under these supervisors' parent groups."""
     left = []
     names = {f"playground-{pid}" for pid in supervisors}
-    # os.walk, unlike Path.rglob, shrugs off groups removed while it walks
-    # (other sites' runs on this host end at any moment).
+    # os.walk, unlike Path.rglob, shrugs off groups removed while it walks.
     for directory, subdirectories, _ in os.walk("/sys/fs/cgroup/pids"):
         if os.path.basename(directory) in names:
-            left += [os.path.join(directory, name) for name in subdirectories]
+            # A pooled sandbox's group is renamed after the stage that takes it.
+            left += [os.path.join(directory, name) for name in subdirectories
+                     if not name.startswith("pool-")]  # fmt: skip
             subdirectories.clear()
     return left
 

@@ -156,6 +156,8 @@ class SupervisorConnection:
             "--uid-base", str(self.config.sandbox_uid_base),
             "--slots", str(self.config.max_concurrent_runs),
             "--max-waiting", str(self.config.max_waiting_runs),
+            "--pool-size", str(self.config.pool_size),
+            "--workdir-bytes", str(self.config.defaults["workdir_bytes"]),
         ]  # fmt: skip
         # Our own supervisor: a fixed argv, no shell.
         return subprocess.Popen(  # nosec B603

@@ -62,7 +62,7 @@ def step(name: str, action: Callable[..., T], *args: object) -> T:
         raise SandboxError(name, f"{type(exc).__name__}: {exc}") from exc
 
 
-def _default_signals() -> None:
+def default_signals() -> None:
     """Unblock everything and restore default actions: the supervisor ignores
     SIGPIPE and SIGXFSZ (Python does), and a server started in the background
     ignores SIGINT; exec would pass all of that on to the program."""
@@ -78,15 +78,20 @@ def _default_signals() -> None:
 def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:
     """Program child: shed everything it must not keep, then become the program."""
     try:
-        step("signals", _default_signals)
+        step("signals", default_signals)
         step("session", os.setsid)
         step("rlimits", rlimits.apply, spec.limits, spec.memory_rlimit)
         report_fd = step(
             "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
         )
         step("credentials", credentials.apply)
-        step("seccomp", seccomp.apply, seccomp.program())
-        step("exec", os.execvpe, spec.argv[0], spec.argv, spec.env)
+        become(spec)
     except SandboxError as exc:
         report.setup_failed(report_fd, exc)
     os._exit(127)
+
+
+def become(spec: Spec) -> None:
+    """The last two steps: the system-call filter, then the program."""
+    step("seccomp", seccomp.apply, seccomp.program())
+    step("exec", os.execvpe, spec.argv[0], spec.argv, spec.env)

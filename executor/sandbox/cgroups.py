@@ -35,11 +35,15 @@ class Cgroup(Protocol):
     accounts: bool  # whether CPU time and memory are measured here
 
     def join_paths(self) -> list[str]: ...
+    def set_limits(self, limits: CgroupLimits) -> None: ...
+    def rename(self, name: str) -> None: ...
+    def reset_peak(self) -> None: ...
     def cpu_time_ms(self) -> int: ...
     def memory_peak_bytes(self) -> int: ...
     def oom_killed(self) -> bool: ...
     def kill(self) -> None: ...
     def remove(self) -> None: ...
+    def try_remove(self) -> bool: ...
 
 
 def _write(path: Path, value: str) -> None:
@@ -69,6 +73,19 @@ def _read_keyed(path: Path, key: str) -> int:
     return 0
 
 
+def _rmdir_once(path: Path) -> bool:
+    """Remove a group if it is empty: False while its last tasks still exit."""
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != errno.EBUSY:
+            raise SandboxError("cgroup", f"cannot remove {path}: {exc}") from exc
+        return False
+    return True
+
+
 def _rmdir(path: Path) -> None:
     # A group stays busy for a moment while its last tasks finish exiting.
     for _ in range(50):
@@ -93,6 +110,15 @@ class NoCgroup:
     def join_paths(self) -> list[str]:
         return []
 
+    def set_limits(self, limits: CgroupLimits) -> None:
+        pass
+
+    def rename(self, name: str) -> None:
+        pass
+
+    def reset_peak(self) -> None:
+        pass
+
     def cpu_time_ms(self) -> int:
         return 0
 
@@ -108,6 +134,9 @@ class NoCgroup:
     def remove(self) -> None:
         pass
 
+    def try_remove(self) -> bool:
+        return True
+
 
 class CgroupV2:
     accounts = True
@@ -118,12 +147,23 @@ class CgroupV2:
             path.mkdir()
         except OSError as exc:
             raise SandboxError("cgroup", f"cannot create {path}: {exc}") from exc
-        quota = int(CPU_PERIOD_US * limits.cpu_cores)
-        _write(path / "memory.max", str(limits.memory_bytes))
         _write(path / "memory.swap.max", "0")
         _write(path / "memory.oom.group", "1")
-        _write(path / "pids.max", str(limits.processes))
-        _write(path / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+        self.set_limits(limits)
+
+    def set_limits(self, limits: CgroupLimits) -> None:
+        quota = int(CPU_PERIOD_US * limits.cpu_cores)
+        _write(self.path / "memory.max", str(limits.memory_bytes))
+        _write(self.path / "pids.max", str(limits.processes))
+        _write(self.path / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+
+    def rename(self, name: str) -> None:
+        self.path = _rename(self.path, name)
+
+    def reset_peak(self) -> None:
+        # Known gap: memory.peak resets only per open file (Linux 6.12), so a
+        # pooled stage's peak also counts its small pre-isolation footprint.
+        pass
 
     def join_paths(self) -> list[str]:
         return [str(self.path / "cgroup.procs")]
@@ -146,6 +186,9 @@ class CgroupV2:
     def remove(self) -> None:
         _rmdir(self.path)
 
+    def try_remove(self) -> bool:
+        return _rmdir_once(self.path)
+
 
 class CgroupV1:
     accounts = True
@@ -158,14 +201,32 @@ class CgroupV1:
             except OSError as exc:
                 raise SandboxError("cgroup", f"cannot create {path}: {exc}") from exc
         memory = paths["memory"]
-        _write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
-        if (memory / "memory.memsw.limit_in_bytes").exists():
-            _write(memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+        self.swap = (memory / "memory.memsw.limit_in_bytes").exists()
         _write(memory / "memory.swappiness", "0")
-        _write(paths["pids"] / "pids.max", str(limits.processes))
         _write(paths["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        self.set_limits(limits)
+
+    def set_limits(self, limits: CgroupLimits) -> None:
+        memory = self.paths["memory"]
+        # memsw may never be below the plain limit: order the writes so that
+        # both lowering and raising them succeed.
+        pair = [("memory.limit_in_bytes", limits.memory_bytes)]
+        if self.swap:
+            pair.append(("memory.memsw.limit_in_bytes", limits.memory_bytes))
+            current = _read_int(memory / "memory.limit_in_bytes")
+            if limits.memory_bytes > current:
+                pair.reverse()
+        for name, value in pair:
+            _write(memory / name, str(value))
+        _write(self.paths["pids"] / "pids.max", str(limits.processes))
         quota = int(CPU_PERIOD_US * limits.cpu_cores)
-        _write(paths["cpu"] / "cpu.cfs_quota_us", str(quota))
+        _write(self.paths["cpu"] / "cpu.cfs_quota_us", str(quota))
+
+    def rename(self, name: str) -> None:
+        self.paths = {c: _rename(p, name) for c, p in self.paths.items()}
+
+    def reset_peak(self) -> None:
+        _write(self.paths["memory"] / "memory.max_usage_in_bytes", "0")
 
     def join_paths(self) -> list[str]:
         return [str(path / "cgroup.procs") for path in self.paths.values()]
@@ -187,6 +248,19 @@ class CgroupV1:
     def remove(self) -> None:
         for path in self.paths.values():
             _rmdir(path)
+
+    def try_remove(self) -> bool:
+        return all([_rmdir_once(path) for path in self.paths.values()])
+
+
+def _rename(path: Path, name: str) -> Path:
+    """Rename a group in place: its tasks and limits stay with it."""
+    target = path.with_name(name)
+    try:
+        path.rename(target)
+    except OSError as exc:
+        raise SandboxError("cgroup", f"cannot rename {path} to {name}: {exc}") from exc
+    return target
 
 
 def _kill_all(procs: Path) -> None:

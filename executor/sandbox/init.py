@@ -20,7 +20,22 @@ from typing import NoReturn
 import prctl
 
 from executor.errors import SandboxError
-from executor.sandbox import Spec, Stdio, contain, mounts, namespaces, report, step
+from executor.messages import encode
+from executor.sandbox import (
+    Spec,
+    Stdio,
+    become,
+    contain,
+    credentials,
+    default_signals,
+    fds,
+    handover,
+    mounts,
+    namespaces,
+    report,
+    rlimits,
+    step,
+)
 
 FORWARDED = (
     signal.SIGINT,
@@ -38,37 +53,11 @@ MAX_COLLECTED_FILES = 1000
 
 
 def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
-    """Child side, pid 1 of the new pid namespace."""
+    """Child side, pid 1 of the new pid namespace: a sandbox made for one run."""
     try:
-        step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
-        # Forked from the supervisor, the init would show its command line.
-        step("title", prctl.set_proctitle, "init")
-        step("identity", namespaces.become_init_user)
-        # Changing uid clears the parent-death signal: set it again, or a
-        # killed supervisor would leave this init and its program running.
-        # Known gap: a helper killed between the two calls still leaves them.
-        step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
-        step(
-            "mounts",
-            mounts.apply,
-            root,
-            spec.readonly_paths,
-            spec.limits.workdir_bytes,
-            spec.files,
-        )
-        step("hostname", socket.sethostname, mounts.HOSTNAME)
-        step("dumpable", prctl.set_dumpable, False)
-        report.send(report_fd, {"type": "started"})
-        signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
-        program = os.fork()
-        if program == 0:
-            contain(spec, stdio, report_fd)
-        for fd in stdio.all():
-            os.close(fd)
-        status = _wait_for(program)
-        report.send(report_fd, _exited(status))
-        if spec.collect_files:
-            _collect(report_fd, spec.limits.workdir_bytes)
+        _prepare(root, spec.readonly_paths, spec.limits.workdir_bytes)
+        step("files", mounts.write_files, "", spec.files)
+        _start(spec, stdio, report_fd, 0)
     except SandboxError as exc:
         report.setup_failed(report_fd, exc)
     except OSError:
@@ -76,14 +65,100 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     os._exit(0)
 
 
-def _exited(status: int) -> dict[str, object]:
-    """The program's end, with what the init and its reaped children used."""
+def run_pooled(
+    sock: socket.socket,
+    report_fd: int,
+    root: str,
+    readonly_paths: list[str],
+    workdir_bytes: int,
+) -> NoReturn:
+    """Child side of a pooled sandbox: isolate now, fork the program child,
+    then only wait for it. The run is handed to the program child itself
+    (contain_ahead), so the init has no part in starting it."""
+    try:
+        _prepare(root, readonly_paths, workdir_bytes)
+        signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+        program = os.fork()
+        if program == 0:
+            contain_ahead(sock, report_fd)
+        sock.close()
+        # What the init used until now is no part of the run's CPU time.
+        cpu_base = _own_cpu_ms()
+        status = _wait_for(program)
+        report.send(report_fd, _exited(status, cpu_base))
+    except SandboxError as exc:
+        report.setup_failed(report_fd, exc)
+    except OSError:
+        pass  # the supervisor ended the stage or emptied the pool
+    os._exit(0)
+
+
+def contain_ahead(sock: socket.socket, report_fd: int) -> NoReturn:
+    """Program child of a pooled sandbox: drop privileges before the run
+    exists, then take the run itself from the supervisor over `sock`: its
+    files (written as the sandbox user), limits (only ever lowered, which
+    needs no privilege) and stdio; then exec."""
+    try:
+        step("signals", default_signals)
+        step("session", os.setsid)
+        step("credentials", credentials.apply)
+        step("ready", sock.sendall, encode({"type": "ready"}))
+        spec, stdio = step("hand-over", handover.receive, sock)
+        sock.close()
+        step("files", mounts.write_files, "", spec.files)
+        step("rlimits", rlimits.apply, spec.limits, spec.memory_rlimit)
+        report_fd = step(
+            "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
+        )
+        become(spec)
+    except SandboxError as exc:
+        report.setup_failed(report_fd, exc)
+    os._exit(127)
+
+
+def _prepare(root: str, readonly_paths: list[str], workdir_bytes: int) -> None:
+    """Every isolation step of the init that needs nothing of the run."""
+    step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
+    # Forked from the supervisor, the init would show its command line.
+    step("title", prctl.set_proctitle, "init")
+    step("identity", namespaces.become_init_user)
+    # Changing uid clears the parent-death signal: set it again, or a killed
+    # supervisor would leave this init and its program running.
+    # Known gap: a helper killed between the two calls still leaves them.
+    step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
+    step("mounts", mounts.apply, root, readonly_paths, workdir_bytes)
+    step("hostname", socket.sethostname, mounts.HOSTNAME)
+    step("dumpable", prctl.set_dumpable, False)
+
+
+def _start(spec: Spec, stdio: Stdio, report_fd: int, cpu_base: int) -> None:
+    """Fork the program, wait for it, report how it ended."""
+    report.send(report_fd, {"type": "started"})
+    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
+    program = os.fork()
+    if program == 0:
+        contain(spec, stdio, report_fd)
+    for fd in stdio.all():
+        os.close(fd)
+    status = _wait_for(program)
+    report.send(report_fd, _exited(status, cpu_base))
+    if spec.collect_files:
+        _collect(report_fd, spec.limits.workdir_bytes)
+
+
+def _own_cpu_ms() -> int:
     own = resource.getrusage(resource.RUSAGE_SELF)
+    return int((own.ru_utime + own.ru_stime) * 1000)
+
+
+def _exited(status: int, cpu_base: int) -> dict[str, object]:
+    """The program's end, with what the init (since `cpu_base`) and its
+    reaped children used."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "type": "exited",
         "wait_status": status,
-        "init_cpu_ms": int((own.ru_utime + own.ru_stime) * 1000),
+        "init_cpu_ms": _own_cpu_ms() - cpu_base,
         "children_cpu_ms": int((children.ru_utime + children.ru_stime) * 1000),
         "children_peak_bytes": children.ru_maxrss * 1024,
     }

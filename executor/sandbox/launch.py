@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -25,6 +27,7 @@ from executor.sandbox import Spec, Stdio, fds, init, namespaces, report, step
 UNSHARED = b"U"
 MAPPED = b"M"
 PID_BYTES = 8
+POOL_HELPER_TITLE = "pool-helper"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,94 @@ def launch(
 ) -> Launched:
     """Start a sandbox for `spec`; the program runs when this returns."""
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
+
+    def main() -> NoReturn:
+        init.run(spec, stdio, report_w, root)
+
+    child = _Child(main, stdio.all() | {report_w}, report_w)
+    return _start(child, cgroup_files, host_id, report_r)
+
+
+def launch_pooled(
+    readonly_paths: list[str], workdir_bytes: int, cgroup_files: list[str], root: str
+) -> Pending:
+    """Fork a sandbox that isolates itself and then waits on its socket for
+    one run (executor.sandbox.handover) whose work directory has this size.
+    Returns at once: the caller drives the id mapping with `advance` when
+    `up_r` is readable, so that a pool refilling never blocks the loop."""
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    ours, theirs = socket.socketpair()
+
+    def main() -> NoReturn:
+        ours.detach()  # the helper already closed it: close_all_but
+        init.run_pooled(theirs, report_w, root, readonly_paths, workdir_bytes)
+
+    child = _Child(main, {report_w, theirs.fileno()}, report_w, POOL_HELPER_TITLE)
+    try:
+        helper, sync = _fork(child, cgroup_files)
+    except BaseException:
+        ours.close()
+        os.close(report_r)
+        raise
+    finally:
+        theirs.close()
+    return Pending(helper, os.pidfd_open(helper), sync.up_r, sync.down_w,
+                   report_r, ours)  # fmt: skip
+
+
+@dataclass
+class Pending:
+    """A pooled sandbox whose helper may still wait for its id maps."""
+
+    helper_pid: int
+    helper_pidfd: int
+    up_r: int
+    down_w: int
+    report_fd: int
+    sock: socket.socket
+    mapped: bool = False
+    init_pid: int = 0
+
+    def advance(self, host_id: int) -> bool:
+        """The helper spoke: map its ids, or learn the init's pid. True once
+        the init exists (then close_sync); raises SandboxError naming a
+        failed step."""
+        if not self.mapped:
+            if os.read(self.up_r, 1) != UNSHARED:
+                raise failure_from(self.report_fd, "namespaces")
+            step("uid map", namespaces.map_ids, self.helper_pid, host_id)
+            os.write(self.down_w, MAPPED)
+            self.mapped = True
+            return False
+        data = os.read(self.up_r, PID_BYTES)
+        if len(data) != PID_BYTES:
+            raise failure_from(self.report_fd, "fork init")
+        self.init_pid = int.from_bytes(data, "little")
+        return True
+
+    def close_sync(self) -> None:
+        for fd in (self.up_r, self.down_w):
+            if fd >= 0:
+                os.close(fd)
+        self.up_r = self.down_w = -1
+
+    def launched(self) -> Launched:
+        return Launched(self.helper_pid, self.helper_pidfd, self.init_pid,
+                        self.report_fd)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Child:
+    """What the helper's child (the init) runs, and the descriptors it keeps."""
+
+    main: Callable[[], NoReturn]
+    keep: set[int]
+    report_w: int
+    title: str | None = None  # shown in ps; tells a pooled helper apart
+
+
+def _fork(child: _Child, cgroup_files: list[str]) -> tuple[int, _Sync]:
+    """Fork the helper; the parent keeps the sync pipes' ends it uses."""
     up_r, up_w = os.pipe2(os.O_CLOEXEC)
     down_r, down_w = os.pipe2(os.O_CLOEXEC)
     sync = _Sync(up_r, up_w, down_r, down_w)
@@ -55,33 +146,41 @@ def launch(
 
     helper = os.fork()
     if helper == 0:
-        _helper(spec, stdio, cgroup_files, sync, report_w, supervisor, root)
+        _helper(child, cgroup_files, sync, supervisor)
 
-    for fd in (report_w, up_w, down_r):
+    for fd in (child.report_w, up_w, down_r):
         os.close(fd)
+    return helper, sync
+
+
+def _start(
+    child: _Child, cgroup_files: list[str], host_id: int, report_r: int
+) -> Launched:
+    """Fork the helper, map its ids, and learn the init's pid."""
+    helper, sync = _fork(child, cgroup_files)
     try:
-        init_pid = _handshake(helper, host_id, up_r, down_w, report_r)
+        init_pid = _handshake(helper, host_id, sync.up_r, sync.down_w, report_r)
     except BaseException:
         _abandon(helper, report_r)
         raise
     finally:
-        os.close(up_r)
-        os.close(down_w)
+        os.close(sync.up_r)
+        os.close(sync.down_w)
     return Launched(helper, os.pidfd_open(helper), init_pid, report_r)
 
 
 def _handshake(helper: int, host_id: int, up_r: int, down_w: int, report_r: int) -> int:
     if os.read(up_r, 1) != UNSHARED:
-        raise _failure_from(report_r, "namespaces")
+        raise failure_from(report_r, "namespaces")
     step("uid map", namespaces.map_ids, helper, host_id)
     os.write(down_w, MAPPED)
     data = os.read(up_r, PID_BYTES)
     if len(data) != PID_BYTES:
-        raise _failure_from(report_r, "fork init")
+        raise failure_from(report_r, "fork init")
     return int.from_bytes(data, "little")
 
 
-def _failure_from(report_r: int, default_step: str) -> SandboxError:
+def failure_from(report_r: int, default_step: str) -> SandboxError:
     """The error the helper reported, or a generic one for `default_step`."""
     os.set_blocking(report_r, False)
     try:
@@ -109,21 +208,15 @@ def _join_cgroup(files: list[str]) -> None:
             f.write(str(os.getpid()))
 
 
-def _helper(
-    spec: Spec,
-    stdio: Stdio,
-    cgroup_files: list[str],
-    sync: _Sync,
-    report_w: int,
-    supervisor: int,
-    root: str,
-) -> NoReturn:
+def _helper(child: _Child, cgroup_files: list[str], sync: _Sync,
+            supervisor: int) -> NoReturn:  # fmt: skip
     try:
         step("pdeathsig", prctl.set_pdeathsig, signal.SIGKILL)
         if os.getppid() != supervisor:
             os._exit(1)
-        keep = stdio.all() | {report_w, sync.up_w, sync.down_r}
-        step("fds", fds.close_all_but, keep)
+        if child.title is not None:
+            step("title", prctl.set_proctitle, child.title)
+        step("fds", fds.close_all_but, child.keep | {sync.up_w, sync.down_r})
         step("cgroup", _join_cgroup, cgroup_files)
         step("namespaces", namespaces.apply)
         os.write(sync.up_w, UNSHARED)
@@ -133,10 +226,10 @@ def _helper(
         if pid == 0:
             os.close(sync.up_w)
             os.close(sync.down_r)
-            init.run(spec, stdio, report_w, root)
+            child.main()
         os.write(sync.up_w, pid.to_bytes(PID_BYTES, "little"))
         fds.close_all_but(set())
         os.waitpid(pid, 0)
     except SandboxError as exc:
-        report.setup_failed(report_w, exc)
+        report.setup_failed(child.report_w, exc)
     os._exit(0)

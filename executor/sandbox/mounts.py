@@ -25,6 +25,7 @@ BASE_READONLY = ("/usr", "/etc/ld.so.cache", "/etc/localtime")
 MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 WORK_INODES = 4096
+PRIVATE_DIRS = ("/tmp", WORK_DIR, "/dev/shm")  # nosec B108
 
 ETC_FILES = {
     "passwd": (
@@ -96,15 +97,19 @@ def _dev(root: str) -> None:
 
 def _private_dirs(root: str, workdir_bytes: int) -> None:
     # The sandbox's own /tmp, inside its new root, not the host's.
-    for path in ("/tmp", WORK_DIR, "/dev/shm"):  # nosec B108
+    for path in PRIVATE_DIRS:
         os.makedirs(root + path, exist_ok=True)
-        mode = ",mode=1777" if path != WORK_DIR else ""
-        _tmpfs(root + path, workdir_bytes, f",nr_inodes={WORK_INODES}{mode}")
+        _tmpfs(root + path, workdir_bytes, _private_options(path))
         # chown rather than uid=: mountinfo would show that option as a host id.
         os.chown(root + path, SANDBOX_UID, SANDBOX_GID)
     os.makedirs(f"{root}/proc")
     flags = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
     libc.mount("proc", f"{root}/proc", "proc", flags, None)
+
+
+def _private_options(path: str) -> str:
+    mode = ",mode=1777" if path != WORK_DIR else ""
+    return f",nr_inodes={WORK_INODES}{mode}"
 
 
 def write_files(root: str, files: Iterable[File]) -> None:
@@ -150,16 +155,13 @@ def _enter(root: str) -> None:
     _read_only("/")
 
 
-def apply(
-    root: str, readonly_paths: Iterable[str], workdir_bytes: int, files: Iterable[File]
-) -> None:
-    """Child side: build the view under `root`, fill /work, and enter it."""
+def apply(root: str, readonly_paths: Iterable[str], workdir_bytes: int) -> None:
+    """Child side: build the view under `root` and enter it; /work is empty."""
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE, None)
     _tmpfs(root, 1024 * 1024)
     _skeleton(root, readonly_paths)
     _dev(root)
     _private_dirs(root, workdir_bytes)
     _read_only(f"{root}/dev")
-    write_files(root, files)
     _enter(root)
     os.chdir(WORK_DIR)

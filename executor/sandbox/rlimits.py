@@ -1,7 +1,7 @@
 """Per-process limits: a backstop under the cgroup's limits for the whole run.
 
 RLIMIT_CPU ends a lone spinning process a little after the stage's CPU limit
-even if the supervisor's cgroup polling were late; the cgroup sum is what
+even if the supervisor's cgroup check were late; the cgroup sum is what
 decides the status.
 """
 

@@ -99,6 +99,9 @@ def build() -> sc.SyscallFilter:
     """The filter, as pyseccomp objects."""
     f = sc.SyscallFilter(sc.ERRNO(errno.ENOSYS))
     f.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)
+    # A binary search over the call numbers rather than a chain of ~170
+    # comparisons: every system call of the program pays for the filter.
+    f.set_attr(sc.Attr.CTL_OPTIMIZE, 2)
     _add(f, sc.ALLOW, ALLOWED)
     _add(f, sc.ERRNO(errno.EPERM), DENIED)
     _rule(f, sc.ALLOW, "clone", sc.Arg(0, sc.MASKED_EQ, NAMESPACE_FLAGS, 0))

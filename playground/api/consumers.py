@@ -10,10 +10,12 @@ socket: a disconnect stops it.
 import asyncio
 import json
 import logging
+import os
 import signal
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from executor import config
@@ -32,6 +34,22 @@ from playground.registry import registry
 log = logging.getLogger(__name__)
 
 INIT_TIMEOUT_SECONDS = 5
+
+
+def init_timeout_seconds() -> float:
+    """How long a new socket may stay without `init`: 5 s, or
+    PLAYGROUND_INIT_TIMEOUT_MS (the benchmark holds idle sockets open)."""
+    raw = os.environ.get("PLAYGROUND_INIT_TIMEOUT_MS", "")
+    if not raw:
+        return INIT_TIMEOUT_SECONDS
+    if not raw.isdigit() or int(raw) == 0:
+        raise ImproperlyConfigured(
+            f"PLAYGROUND_INIT_TIMEOUT_MS={raw!r} must be a whole number of "
+            "milliseconds greater than zero"
+        )
+    return int(raw) / 1000
+
+
 SIGNALS = {signal.Signals(s).name: int(s) for s in (*FORWARDED, signal.SIGKILL)}
 MAX_STDIN_FRAME_BYTES = 64 * 1024
 
@@ -77,7 +95,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             await asyncio.gather(pump, return_exceptions=True)
 
     async def _init_deadline(self) -> None:
-        await asyncio.sleep(INIT_TIMEOUT_SECONDS)
+        await asyncio.sleep(init_timeout_seconds())
         if self.run is None:
             await self.fail("no init frame arrived in time", Close.INIT_TIMEOUT)
 

@@ -10,7 +10,7 @@ import pytest
 
 from executor import config
 from executor.backends.local import LocalBackend
-from tests.conftest import execute
+from tests.conftest import execute, pool_settled
 from tests.escapes.running import (
     open_fds,
     sandbox_pids,
@@ -231,11 +231,14 @@ exec sleep 30
 async def test_descriptor_exhaustion_leaves_host_descriptors_alone(backend):
     await execute(backend, "bash", "true")
     supervisor = backend.supervisor_pids()[0]
+    # Idle pooled sandboxes hold descriptors too: count when the pool is full.
+    await pool_settled(supervisor)
     before = open_fds(supervisor), open_fds(os.getpid())
     result = await execute(
         backend, "python", "fs = []\nwhile True: fs.append(open('/dev/null'))"
     )
     assert result["run"]["status"] == "RE"
+    await pool_settled(supervisor)
     assert (open_fds(supervisor), open_fds(os.getpid())) == before
 
 

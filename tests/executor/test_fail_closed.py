@@ -57,14 +57,14 @@ async def test_a_failed_uid_map_stops_the_run_before_the_program(capfd):
     assert "sandbox step 'uid map' failed" in capfd.readouterr().err
 
 
-async def test_a_failed_mount_step_stops_the_run_before_the_program(capfd):
+async def test_a_failed_files_step_stops_the_run_before_the_program(capfd):
     # "a" as a file and as a directory cannot both be written into /work.
     files = [File("a", b"x"), File("a/b", b"y")]
 
     stdout, status = await outcome(LocalBackend(config.get()), job(files))
 
     assert (stdout, status) == ("", "XX")
-    assert "sandbox step 'mounts' failed" in capfd.readouterr().err
+    assert "sandbox step 'files' failed" in capfd.readouterr().err
 
 
 def unusable_cgroup_version() -> str:

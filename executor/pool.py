@@ -1,0 +1,238 @@
+"""Sandboxes isolated ahead of demand, owned by the supervisor.
+
+    supervisor (Pool)  -- per member: pool socket, report pipe, helper pidfd
+      helper            joined its cgroup ("pool-N"), unshared, ids mapped
+        init, pid 1     view mounted, hostname set, non-dumpable
+          program child uid 1000, no capabilities, no_new_privs; waits on the
+                        pool socket for exactly one hand-over
+
+A run stage takes a ready member whose view (the runtime's read-only paths,
+the work directory's size) matches, renames its cgroup after the stage,
+writes the stage's cgroup limits and hands its spec, files and stdio to the
+program child (executor.sandbox.handover). The member leaves
+the pool for good: a sandbox never serves a second run. The pool refills from
+the supervisor's loop when it has nothing else to do. A member whose
+pre-isolation fails is discarded with an error naming the step, and refilling
+backs off; runs then take the per-run path, which fails closed on its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from executor.errors import SandboxError
+from executor.loop import Loop
+from executor.messages import Decoder, FrameError
+from executor.sandbox import cgroups, launch
+from executor.sandbox.launch import Launched, Pending
+
+log = logging.getLogger(__name__)
+
+# What a pooled sandbox is built for: the runtime's read-only paths and the
+# size of /work, /tmp and /dev/shm (only its init could change that later).
+View = tuple[tuple[str, ...], int]
+# Until a run writes its own, an idle member may hold its three processes and a
+# little memory; the cgroup is made with these and they are replaced at hand-over.
+IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass
+class Member:
+    """One pooled sandbox, from launch until a run takes it."""
+
+    name: str
+    view: View
+    host_index: int
+    cgroup: cgroups.Cgroup
+    pending: Pending
+    announced: bool = False  # the program child said it is ready
+    decoder: Decoder = field(default_factory=Decoder)
+
+    @property
+    def ready(self) -> bool:
+        """Isolated and waiting: the child is ready and the init's pid known
+        (the two arrive on different descriptors, in either order)."""
+        return self.announced and self.pending.init_pid != 0
+
+    @property
+    def sock(self) -> socket.socket:
+        return self.pending.sock
+
+    @property
+    def launched(self) -> Launched:
+        return self.pending.launched()
+
+
+class Pool:
+    def __init__(
+        self,
+        size: int,
+        hierarchy: cgroups.Hierarchy,
+        root: str,
+        loop: Loop,
+        host_id: Callable[[int], int],
+        ids: list[int],
+        workdir_bytes: int,
+    ) -> None:
+        self.size = size
+        self.hierarchy = hierarchy
+        self.root = root
+        self.loop = loop
+        self.host_id = host_id
+        self.ids = ids  # shared with the supervisor: free host id indexes
+        self.members: list[Member] = []
+        self.wanted: View = ((), workdir_bytes)
+        self.numbers = itertools.count()
+        self.backoff = 0.0
+        self.retry_at = 0.0
+
+    def take(self, view: View) -> Member | None:
+        """A ready member with this view, now the caller's; None if none."""
+        self.wanted = view
+        for member in self.members:
+            if member.ready and member.view == view:
+                self._forget(member)
+                return member
+        others = [m for m in self.members if m.ready and m.view != view]
+        if others and len(self.members) >= self.size:
+            self._discard(others[0])  # the oldest: refill makes this view
+        return None
+
+    def needs_refill(self) -> bool:
+        return (
+            len(self.members) < self.size
+            and bool(self.ids)
+            and time.monotonic() >= self.retry_at
+        )
+
+    def refill_one(self) -> None:
+        """Start one member of the most recently wanted view; if the pool is
+        full of other views, the oldest idle one makes room."""
+        if not self.needs_refill():
+            return
+        index = self.ids.pop()
+        name = f"pool-{next(self.numbers)}"
+        try:
+            member = self._launch(name, index)
+        except SandboxError as exc:
+            self.ids.append(index)
+            self._failed(name, exc)
+            return
+        self.members.append(member)
+        pending = member.pending
+        self.loop.watch(pending.up_r, read=lambda: self._on_helper(member))
+        self.loop.watch(member.sock.fileno(), read=lambda: self._on_socket(member))
+        self.loop.watch(pending.helper_pidfd, read=lambda: self._on_helper_exit(member))
+
+    def _launch(self, name: str, index: int) -> Member:
+        cgroup = self.hierarchy.create(name, IDLE_LIMITS)
+        try:
+            paths, workdir_bytes = self.wanted
+            pending = launch.launch_pooled(
+                list(paths), workdir_bytes, cgroup.join_paths(), self.root
+            )
+        except SandboxError:
+            _remove(cgroup)
+            raise
+        os.set_blocking(pending.report_fd, False)
+        return Member(name, self.wanted, index, cgroup, pending)
+
+    def _on_helper(self, member: Member) -> None:
+        try:
+            if member.pending.advance(self.host_id(member.host_index)):
+                self.loop.unwatch(member.pending.up_r)
+                member.pending.close_sync()
+        except (SandboxError, OSError) as exc:
+            self._discard(member)
+            self._failed(member.name, _as_error(exc))
+
+    def _on_socket(self, member: Member) -> None:
+        try:
+            data = member.sock.recv(4096)
+            frames = list(member.decoder.feed(data))
+        except (OSError, FrameError):
+            data, frames = b"", []
+        if data and not frames:
+            return  # the rest of the frame is on its way
+        if frames and frames[0].type == "ready":
+            member.announced = True
+            self.backoff = 0.0
+            self.loop.unwatch(member.sock.fileno())
+            return
+        error = launch.failure_from(member.pending.report_fd, "pool")
+        self._discard(member)
+        self._failed(member.name, error)
+
+    def _on_helper_exit(self, member: Member) -> None:
+        error = launch.failure_from(member.pending.report_fd, "pool")
+        self._discard(member)
+        self._failed(member.name, error)
+
+    def _failed(self, name: str, exc: SandboxError) -> None:
+        self.backoff = min(max(self.backoff * 2, FIRST_BACKOFF_SECONDS),
+                           MAX_BACKOFF_SECONDS)  # fmt: skip
+        self.retry_at = time.monotonic() + self.backoff
+        log.error(
+            "pool sandbox %s failed at step %r: %s; the pool retries in %.1fs",
+            name,
+            exc.step,
+            exc.detail,
+            self.backoff,
+        )
+
+    def _forget(self, member: Member) -> None:
+        """Stop watching a member: it leaves the pool (taken or discarded)."""
+        self.members.remove(member)
+        pending = member.pending
+        for fd in (pending.up_r, member.sock.fileno(), pending.helper_pidfd):
+            if fd >= 0:
+                self.loop.unwatch(fd)
+
+    def _discard(self, member: Member) -> None:
+        if member in self.members:
+            self._forget(member)
+        discard(member)
+        self.ids.append(member.host_index)
+
+    def close(self) -> None:
+        """End every idle member (the supervisor is stopping)."""
+        for member in list(self.members):
+            self._discard(member)
+
+
+def discard(member: Member) -> None:
+    """End a member that will run nothing, and remove its cgroup."""
+    pending = member.pending
+    pending.close_sync()
+    pending.sock.close()
+    member.cgroup.kill()
+    try:
+        signal.pidfd_send_signal(pending.helper_pidfd, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pending.helper_pid, 0)
+    os.close(pending.helper_pidfd)
+    os.close(pending.report_fd)
+    _remove(member.cgroup)
+
+
+def _as_error(exc: Exception) -> SandboxError:
+    if isinstance(exc, SandboxError):
+        return exc
+    return SandboxError("pool", f"{type(exc).__name__}: {exc}")
+
+
+def _remove(cgroup: cgroups.Cgroup) -> None:
+    try:
+        cgroup.remove()
+    except (SandboxError, OSError) as exc:
+        log.error("pool cgroup not removed: %s", exc)
