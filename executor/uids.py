@@ -1,7 +1,8 @@
 """Host uid ranges that no two executor processes on one host share.
 
-Each run slot maps two host ids (its init and its program). A worker process
-claims a block of `2 * slots` ids starting at PLAYGROUND_SANDBOX_UID_BASE, or
+Each run slot and each pooled sandbox maps two host ids (its init and its
+program). A worker process claims a block of `2 * slots` ids, slots being its
+concurrent runs plus its pool, starting at PLAYGROUND_SANDBOX_UID_BASE, or
 the next free block after it, by binding one abstract unix socket per id. The
 kernel releases the sockets when the process dies, however it dies, so a
 crashed worker never leaves a stale claim, and a second worker on the host

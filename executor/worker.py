@@ -48,7 +48,9 @@ class Worker:
 
     def __init__(self, settings: relay.Settings) -> None:
         base = config.get()
-        self.block = uids.claim(base.sandbox_uid_base, base.max_concurrent_runs)
+        # Pooled sandboxes hold host ids too, while they wait for a run.
+        slots = base.max_concurrent_runs + base.pool_size
+        self.block = uids.claim(base.sandbox_uid_base, slots)
         self.config = dataclasses.replace(base, sandbox_uid_base=self.block.first)
         self.settings = settings
         self.keys = relay.Keys(settings.prefix)
@@ -251,6 +253,7 @@ class Worker:
             "name": self.name,
             "pid": os.getpid(),
             "capacity": self.config.max_concurrent_runs,
+            "pool": self.config.pool_size,
             "in_flight": sorted(self.in_flight),
             "health": self.health,
             "uids": [self.block.first, self.block.last],

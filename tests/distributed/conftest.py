@@ -207,9 +207,12 @@ def fresh(settings: relay.Settings, queue_timeout_seconds: int = 30) -> relay.Se
     return relay.Settings(settings.url, prefix, queue_timeout_seconds)
 
 
-def host_processes_with_uids(first: int, last: int) -> list[int]:
+def host_processes_with_uids(
+    first: int, last: int, runs_only: bool = False
+) -> list[int]:
     """Pids of live processes on the host whose uid lies in first..last. A
-    zombie runs nothing; it waits for whichever ancestor reaps orphans."""
+    zombie runs nothing; it waits for whichever ancestor reaps orphans. With
+    `runs_only`, idle pooled sandboxes (in a "pool-N" group) are left out."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -217,7 +220,10 @@ def host_processes_with_uids(first: int, last: int) -> list[int]:
         try:
             status = (entry / "status").read_text()
             uid = int(status.split("\nUid:\t", 1)[1].split()[0])
+            pooled = "/pool-" in (entry / "cgroup").read_text()
         except (OSError, IndexError):
+            continue
+        if runs_only and pooled:
             continue
         if first <= uid <= last and "\nState:\tZ" not in status:
             found.append(int(entry.name))

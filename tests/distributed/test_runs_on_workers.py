@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -16,7 +17,7 @@ import websockets
 
 from executor import relay
 from executor.backends.celery import CeleryBackend
-from tests.conftest import execute
+from tests.conftest import execute, idle_pool_processes
 from tests.distributed.conftest import Site, WorkerProcess, wait_until
 
 ECHO = (
@@ -148,7 +149,8 @@ async def test_two_workers_on_one_host_use_disjoint_uids(
         report = worker.report()
         assert report is not None
         first, last = report["uids"]
-        assert last - first + 1 == 2 * report["capacity"]
+        # Two host ids for each run slot and each pooled sandbox.
+        assert last - first + 1 == 2 * (report["capacity"] + report["pool"])
         ranges.append(set(range(first, last + 1)))
     assert not ranges[0] & ranges[1], "two workers hold the same host uids"
 
@@ -158,9 +160,21 @@ async def test_two_workers_on_one_host_use_disjoint_uids(
     seen = [{uid for _, uid in w.sandboxes() if uid != 0} for w in workers]
     for uids, allowed in zip(seen, ranges, strict=True):
         assert uids and uids <= allowed, (uids, allowed)
+    for worker, allowed in zip(workers, ranges, strict=True):
+        supervisors = set((worker.report() or {}).get("supervisors", []))
+        pooled = {_uid(pid) for pid in idle_pool_processes(supervisors)}
+        assert pooled - {0} <= allowed, ("a pooled sandbox outside", pooled)
     for run in runs:
         await run.stop()
     await asyncio.gather(*(_drain(run) for run in runs))
+
+
+def _uid(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0  # ended since it was listed
+    return int(status.split("\nUid:\t", 1)[1].split()[0])
 
 
 def _job(source: str) -> Any:
