@@ -292,6 +292,7 @@ class Registry:
         # once. Validation errors still surface, from the first bad file.
         with ThreadPoolExecutor(max_workers=8) as pool:
             runtimes = list(pool.map(lambda p: load_file(p, detect), paths))
+        _check_names_are_unique(runtimes)
         return cls(runtimes)
 
     def find(self, language: str, version: str = "*") -> Runtime:
@@ -308,6 +309,21 @@ class Registry:
                 f"{language} version {version!r} is not installed; installed: {have}"
             )
         return max(matching, key=lambda r: _version_key(r.version or ""))
+
+
+def _check_names_are_unique(runtimes: list[Runtime]) -> None:
+    """A name two languages claim would run whichever has the higher version;
+    several files of one language (its versions) share their names."""
+    owners: dict[str, Runtime] = {}
+    for runtime in runtimes:
+        for name in sorted(n.lower() for n in runtime.names()):
+            owner = owners.setdefault(name, runtime)
+            if owner.language != runtime.language:
+                raise _fail(
+                    runtime.path,
+                    f"name {name!r} is also a name of {owner.language} in "
+                    f"{owner.path.name}; give each language its own names",
+                )
 
 
 def _version_key(version: str) -> tuple[int, ...]:

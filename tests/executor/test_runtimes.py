@@ -261,3 +261,19 @@ def test_env_limits_and_command_contents_are_checked(tmp_path, lines, named):
         load_file(path, detect=False)
     assert "python.toml" in str(refused.value)
     assert named in str(refused.value)
+
+
+def test_a_name_two_languages_claim_is_refused_naming_both_files(tmp_path):
+    write(tmp_path, VALID)
+    other = VALID.replace('language = "python"', 'language = "go"')
+    write(tmp_path, other.replace("/usr/bin/python3", "/usr/bin/go"), name="go.toml")
+    with pytest.raises(ConfigError) as refused:
+        Registry.load(tmp_path, detect=False)
+    assert "'py'" in str(refused.value)
+    assert "go.toml" in str(refused.value) and "python.toml" in str(refused.value)
+
+
+def test_two_versions_of_one_language_may_share_their_names(tmp_path):
+    write(tmp_path, VALID)
+    write(tmp_path, VALID, name="python-next.toml")
+    assert len(Registry.load(tmp_path, detect=False).all) == 2
