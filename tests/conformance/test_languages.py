@@ -187,3 +187,26 @@ async def test_cobol_calls_a_subprogram_from_another_file(backend):
     )
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "from the subprogram\n"
+
+
+GREET_TS = 'export function greet(s: string): string {\n  return "hi " + s;\n}\n'
+
+
+async def test_typescript_runs_an_entry_point_in_a_sub_directory(backend):
+    # tsc writes src/main.js beside src/main.ts; the run must start that file.
+    payload = {
+        "language": "typescript",
+        "files": [
+            {"name": "src/main.ts", "content": 'import { greet } from "./lib/greet";\n'
+             'console.log(greet("ts"));\n'},
+            {"name": "src/lib/greet.ts", "content": GREET_TS},
+        ],
+    }  # fmt: skip
+    settings = config.get()
+    job, _ = build_job(
+        payload, registry(), settings, settings.defaults["http_output_bytes"]
+    )
+    result: dict[str, Any] = {}
+    await collect(await backend.submit(job), result, {})
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi ts\n", result["run"]["stderr"]
