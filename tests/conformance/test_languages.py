@@ -210,3 +210,25 @@ async def test_typescript_runs_an_entry_point_in_a_sub_directory(backend):
     await collect(await backend.submit(job), result, {})
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "hi ts\n", result["run"]["stderr"]
+
+
+MAIN_F90 = "program main\n  use greet\n  call hi()\nend program main\n"
+GREET_F90 = """module greet
+contains
+  subroutine hi()
+    print '(a)', 'hi from a module'
+  end subroutine hi
+end module greet
+"""
+
+
+async def test_fortran_uses_a_module_from_another_file(backend):
+    # The module's file compiles first: gfortran needs its .mod for `use`.
+    result = await execute(
+        backend,
+        "fortran",
+        MAIN_F90,
+        files=[{"name": "greet.f90", "content": GREET_F90}],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi from a module\n"
