@@ -232,3 +232,18 @@ async def test_fortran_uses_a_module_from_another_file(backend):
     )
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "hi from a module\n"
+
+
+async def test_ocaml_links_modules_from_other_files_in_dependency_order(backend):
+    # files[] lists greet before the util it needs: the order is worked out.
+    result = await execute(
+        backend,
+        "ocaml",
+        "let () = print_endline (Greet.hi () ^ Util.mark)\n",
+        files=[
+            {"name": "lib/greet.ml", "content": 'let hi () = "hi " ^ Util.mark\n'},
+            {"name": "util.ml", "content": 'let mark = "!"\n'},
+        ],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi !!\n"
