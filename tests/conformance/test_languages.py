@@ -247,3 +247,34 @@ async def test_ocaml_links_modules_from_other_files_in_dependency_order(backend)
     )
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "hi !!\n"
+
+
+MAIN_ASM = """global _start
+extern hi
+section .text
+_start:
+    call hi
+    mov eax, 60
+    xor edi, edi
+    syscall
+"""
+HI_ASM = """global hi
+section .data
+text: db "hi from another file", 10
+section .text
+hi:
+    mov eax, 1
+    mov edi, 1
+    lea rsi, [rel text]
+    mov edx, 21
+    syscall
+    ret
+"""
+
+
+async def test_nasm_links_a_routine_from_another_file(backend):
+    result = await execute(
+        backend, "nasm", MAIN_ASM, files=[{"name": "lib/hi.asm", "content": HI_ASM}]
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi from another file\n"
