@@ -278,3 +278,22 @@ async def test_nasm_links_a_routine_from_another_file(backend):
     )
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "hi from another file\n"
+
+
+async def test_go_builds_the_first_files_package_beside_other_directories(backend):
+    # A Go package is one directory: files elsewhere are not named to go build.
+    result = await execute(
+        backend,
+        "go",
+        'package main\n\nimport (\n\t"fmt"\n\t"./tools"\n)\n\n'
+        "func main() { fmt.Println(greeting(), tools.Name()) }\n",
+        files=[
+            {"name": "greet.go", "content": 'package main\n\nfunc greeting() '
+             'string { return "hi go" }\n'},
+            {"name": "tools/name.go", "content": "package tools\n\nfunc Name() "
+             'string { return "and tools" }\n'},
+            {"name": "main_test.go", "content": "package main\n\nbroken\n"},
+        ],
+    )  # fmt: skip
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi go and tools\n"
