@@ -297,3 +297,14 @@ async def test_go_builds_the_first_files_package_beside_other_directories(backen
     )  # fmt: skip
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "hi go and tools\n"
+
+
+async def test_haskell_passes_rts_flags_to_the_program_as_arguments(backend):
+    # A GHC program reads +RTS ... -RTS itself unless linked to ignore them.
+    args = ["+RTS", "-M1g", "-RTS", "--RTS", "-?"]
+    result = await execute(
+        backend, "haskell", "import System.Environment\nmain = getArgs >>= print\n",
+        args=args,
+    )  # fmt: skip
+    assert result["run"]["status"] is None, result["run"]["stderr"]
+    assert result["run"]["stdout"] == '["+RTS","-M1g","-RTS","--RTS","-?"]\n'
