@@ -308,3 +308,15 @@ async def test_haskell_passes_rts_flags_to_the_program_as_arguments(backend):
     )  # fmt: skip
     assert result["run"]["status"] is None, result["run"]["stderr"]
     assert result["run"]["stdout"] == '["+RTS","-M1g","-RTS","--RTS","-?"]\n'
+
+
+async def test_d_passes_druntime_flags_to_the_program_as_arguments(backend):
+    # D's runtime takes --DRT-... arguments for itself unless told not to.
+    result = await execute(
+        backend,
+        "d",
+        "import std.stdio;\nvoid main(string[] a) { writeln(a[1 .. $]); }\n",
+        args=["--DRT-gcopt=help", "x"],
+    )
+    assert result["run"]["status"] is None, result["run"]["stderr"]
+    assert result["run"]["stdout"] == '["--DRT-gcopt=help", "x"]\n'
