@@ -320,3 +320,14 @@ async def test_d_passes_druntime_flags_to_the_program_as_arguments(backend):
     )
     assert result["run"]["status"] is None, result["run"]["stderr"]
     assert result["run"]["stdout"] == '["--DRT-gcopt=help", "x"]\n'
+
+
+async def test_java_runs_a_first_file_in_a_folder_without_a_package(backend):
+    # src/Main.java declares no package: its class is Main, not src.Main.
+    source = (
+        "public class Main { public static void main(String[] a) "
+        '{ System.out.println("from src " + a.length); } }'
+    )
+    result = await run_named(backend, "java", "src/Main.java", source)
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "from src 0\n", result["run"]["stderr"]
