@@ -331,3 +331,19 @@ async def test_java_runs_a_first_file_in_a_folder_without_a_package(backend):
     result = await run_named(backend, "java", "src/Main.java", source)
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "from src 0\n", result["run"]["stderr"]
+
+
+async def test_pascal_uses_units_from_sub_directories(backend):
+    unit = "unit {0}; interface procedure say_{0}; implementation procedure " \
+        "say_{0}; begin writeln('{0}'); end; end.\n"  # fmt: skip
+    result = await execute(
+        backend,
+        "pascal",
+        "program m; uses greet, deeper; begin say_greet; say_deeper; end.\n",
+        files=[
+            {"name": "lib/greet.pas", "content": unit.format("greet")},
+            {"name": "lib/deep/deeper.pas", "content": unit.format("deeper")},
+        ],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "greet\ndeeper\n"
