@@ -181,6 +181,8 @@ def _expand(
                     runtime's source patterns, one argument each
     {class}         the first file's path without its extension, with dots
                     for slashes (a JVM class name: pkg/Main.java, pkg.Main)
+    {stem}          the first file's path without its extension, as ./path
+                    (what a compiler wrote beside it: src/main.ts, ./src/main)
     {memory_bytes}  the stage's memory limit, for runtimes that size their
                     heap themselves (a JVM's -XX:MaxRAM)
     """
@@ -193,6 +195,7 @@ def _expand(
     values = {
         "{source}": source,
         "{class}": posixpath.splitext(files[0].name)[0].replace("/", "."),
+        "{stem}": posixpath.splitext(source)[0],
         "{memory_bytes}": str(limits.memory_bytes),
     }
     argv: list[str] = []

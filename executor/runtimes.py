@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from executor.errors import ConfigError, UnknownRuntime
+from executor.errors import ConfigError, FileNameError, UnknownRuntime
+from executor.job import check_file_name
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,15 @@ _FIELDS: dict[str, type] = {
     "npm": list,
 }
 _REQUIRED = ("language", "source_file", "version", "run", "hello")
+_STRING_LISTS = (
+    "aliases",
+    "packages",
+    "npm",
+    "run",
+    "compile",
+    "readonly_paths",
+    "sources",
+)
 
 
 @dataclass(frozen=True)
@@ -127,22 +137,65 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
     for name in _REQUIRED:
         if name not in data:
             raise _fail(path, f"missing required field {name!r}")
-    for name in ("aliases", "packages", "npm", "run", "compile", "readonly_paths"):
+    for name in _STRING_LISTS:
         if not all(isinstance(item, str) for item in data.get(name, [])):
             raise _fail(path, f"field {name!r} must be a list of strings")
+    for name in ("run", "compile"):
+        if name in data and not data[name]:
+            raise _fail(path, f"field {name!r} must name a program to run")
+    _check_limits(path, data)
+    _check_env(path, data.get("env", {}))
+    _check_source_file(path, data["source_file"])
+    _check_version(path, data["version"])
+    _check_conformance(path, data)
+
+
+def _check_limits(path: Path, data: dict[str, Any]) -> None:
     overrides = [*data.get("limits", {}).items(),
                  *data.get("compile_limits", {}).items()]  # fmt: skip
     for name, value in overrides:
-        if name not in LIMIT_FIELDS or not isinstance(value, int) or value <= 0:
+        # bool is an int to Python; `true` is no number of bytes.
+        number = isinstance(value, int) and not isinstance(value, bool)
+        if name not in LIMIT_FIELDS or not number or value <= 0:
             raise _fail(
                 path,
                 f"limits.{name} must be one of {sorted(LIMIT_FIELDS)} "
                 "with a positive whole number",
             )
-    version = data["version"]
-    if not isinstance(version.get("command"), list) or "pattern" not in version:
-        raise _fail(path, "version needs 'command' (a list) and 'pattern'")
-    _check_conformance(path, data)
+
+
+def _check_env(path: Path, env: dict[str, Any]) -> None:
+    for name, value in env.items():
+        if not isinstance(value, str):
+            raise _fail(path, f"env.{name} must be a string, got {value!r}")
+
+
+def _check_source_file(path: Path, name: str) -> None:
+    try:
+        check_file_name(name)
+    except FileNameError as exc:
+        raise _fail(path, f"field 'source_file': {exc}") from None
+
+
+def _check_version(path: Path, version: dict[str, Any]) -> None:
+    for name in version:
+        if name not in ("command", "pattern"):
+            raise _fail(path, f"unknown field version.{name}; known: command, pattern")
+    command = version.get("command")
+    if not isinstance(command, list) or not command:
+        raise _fail(path, "version.command must be a non-empty list of strings")
+    if not all(isinstance(item, str) for item in command):
+        raise _fail(path, "version.command must be a non-empty list of strings")
+    pattern = version.get("pattern")
+    if not isinstance(pattern, str):
+        raise _fail(path, "version.pattern must be a string (a regular expression)")
+    try:
+        groups = re.compile(pattern).groups
+    except re.error as exc:
+        message = f"version.pattern is not a regular expression: {exc}"
+        raise _fail(path, message) from None
+    if groups < 1:
+        raise _fail(path, "version.pattern needs a group, (...), around the version")
 
 
 def _check_conformance(path: Path, data: dict[str, Any]) -> None:
@@ -239,6 +292,7 @@ class Registry:
         # once. Validation errors still surface, from the first bad file.
         with ThreadPoolExecutor(max_workers=8) as pool:
             runtimes = list(pool.map(lambda p: load_file(p, detect), paths))
+        _check_names_are_unique(runtimes)
         return cls(runtimes)
 
     def find(self, language: str, version: str = "*") -> Runtime:
@@ -255,6 +309,21 @@ class Registry:
                 f"{language} version {version!r} is not installed; installed: {have}"
             )
         return max(matching, key=lambda r: _version_key(r.version or ""))
+
+
+def _check_names_are_unique(runtimes: list[Runtime]) -> None:
+    """A name two languages claim would run whichever has the higher version;
+    several files of one language (its versions) share their names."""
+    owners: dict[str, Runtime] = {}
+    for runtime in runtimes:
+        for name in sorted(n.lower() for n in runtime.names()):
+            owner = owners.setdefault(name, runtime)
+            if owner.language != runtime.language:
+                raise _fail(
+                    runtime.path,
+                    f"name {name!r} is also a name of {owner.language} in "
+                    f"{owner.path.name}; give each language its own names",
+                )
 
 
 def _version_key(version: str) -> tuple[int, ...]:

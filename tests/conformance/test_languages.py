@@ -187,3 +187,163 @@ async def test_cobol_calls_a_subprogram_from_another_file(backend):
     )
     assert result["compile"]["status"] is None, result["compile"]["stderr"]
     assert result["run"]["stdout"] == "from the subprogram\n"
+
+
+GREET_TS = 'export function greet(s: string): string {\n  return "hi " + s;\n}\n'
+
+
+async def test_typescript_runs_an_entry_point_in_a_sub_directory(backend):
+    # tsc writes src/main.js beside src/main.ts; the run must start that file.
+    payload = {
+        "language": "typescript",
+        "files": [
+            {"name": "src/main.ts", "content": 'import { greet } from "./lib/greet";\n'
+             'console.log(greet("ts"));\n'},
+            {"name": "src/lib/greet.ts", "content": GREET_TS},
+        ],
+    }  # fmt: skip
+    settings = config.get()
+    job, _ = build_job(
+        payload, registry(), settings, settings.defaults["http_output_bytes"]
+    )
+    result: dict[str, Any] = {}
+    await collect(await backend.submit(job), result, {})
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi ts\n", result["run"]["stderr"]
+
+
+MAIN_F90 = "program main\n  use greet\n  call hi()\nend program main\n"
+GREET_F90 = """module greet
+contains
+  subroutine hi()
+    print '(a)', 'hi from a module'
+  end subroutine hi
+end module greet
+"""
+
+
+async def test_fortran_uses_a_module_from_another_file(backend):
+    # The module's file compiles first: gfortran needs its .mod for `use`.
+    result = await execute(
+        backend,
+        "fortran",
+        MAIN_F90,
+        files=[{"name": "greet.f90", "content": GREET_F90}],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi from a module\n"
+
+
+async def test_ocaml_links_modules_from_other_files_in_dependency_order(backend):
+    # files[] lists greet before the util it needs: the order is worked out.
+    result = await execute(
+        backend,
+        "ocaml",
+        "let () = print_endline (Greet.hi () ^ Util.mark)\n",
+        files=[
+            {"name": "lib/greet.ml", "content": 'let hi () = "hi " ^ Util.mark\n'},
+            {"name": "util.ml", "content": 'let mark = "!"\n'},
+        ],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi !!\n"
+
+
+MAIN_ASM = """global _start
+extern hi
+section .text
+_start:
+    call hi
+    mov eax, 60
+    xor edi, edi
+    syscall
+"""
+HI_ASM = """global hi
+section .data
+text: db "hi from another file", 10
+section .text
+hi:
+    mov eax, 1
+    mov edi, 1
+    lea rsi, [rel text]
+    mov edx, 21
+    syscall
+    ret
+"""
+
+
+async def test_nasm_links_a_routine_from_another_file(backend):
+    result = await execute(
+        backend, "nasm", MAIN_ASM, files=[{"name": "lib/hi.asm", "content": HI_ASM}]
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi from another file\n"
+
+
+async def test_go_builds_the_first_files_package_beside_other_directories(backend):
+    # A Go package is one directory: files elsewhere are not named to go build.
+    result = await execute(
+        backend,
+        "go",
+        'package main\n\nimport (\n\t"fmt"\n\t"./tools"\n)\n\n'
+        "func main() { fmt.Println(greeting(), tools.Name()) }\n",
+        files=[
+            {"name": "greet.go", "content": 'package main\n\nfunc greeting() '
+             'string { return "hi go" }\n'},
+            {"name": "tools/name.go", "content": "package tools\n\nfunc Name() "
+             'string { return "and tools" }\n'},
+            {"name": "main_test.go", "content": "package main\n\nbroken\n"},
+        ],
+    )  # fmt: skip
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "hi go and tools\n"
+
+
+async def test_haskell_passes_rts_flags_to_the_program_as_arguments(backend):
+    # A GHC program reads +RTS ... -RTS itself unless linked to ignore them.
+    args = ["+RTS", "-M1g", "-RTS", "--RTS", "-?"]
+    result = await execute(
+        backend, "haskell", "import System.Environment\nmain = getArgs >>= print\n",
+        args=args,
+    )  # fmt: skip
+    assert result["run"]["status"] is None, result["run"]["stderr"]
+    assert result["run"]["stdout"] == '["+RTS","-M1g","-RTS","--RTS","-?"]\n'
+
+
+async def test_d_passes_druntime_flags_to_the_program_as_arguments(backend):
+    # D's runtime takes --DRT-... arguments for itself unless told not to.
+    result = await execute(
+        backend,
+        "d",
+        "import std.stdio;\nvoid main(string[] a) { writeln(a[1 .. $]); }\n",
+        args=["--DRT-gcopt=help", "x"],
+    )
+    assert result["run"]["status"] is None, result["run"]["stderr"]
+    assert result["run"]["stdout"] == '["--DRT-gcopt=help", "x"]\n'
+
+
+async def test_java_runs_a_first_file_in_a_folder_without_a_package(backend):
+    # src/Main.java declares no package: its class is Main, not src.Main.
+    source = (
+        "public class Main { public static void main(String[] a) "
+        '{ System.out.println("from src " + a.length); } }'
+    )
+    result = await run_named(backend, "java", "src/Main.java", source)
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "from src 0\n", result["run"]["stderr"]
+
+
+async def test_pascal_uses_units_from_sub_directories(backend):
+    unit = "unit {0}; interface procedure say_{0}; implementation procedure " \
+        "say_{0}; begin writeln('{0}'); end; end.\n"  # fmt: skip
+    result = await execute(
+        backend,
+        "pascal",
+        "program m; uses greet, deeper; begin say_greet; say_deeper; end.\n",
+        files=[
+            {"name": "lib/greet.pas", "content": unit.format("greet")},
+            {"name": "lib/deep/deeper.pas", "content": unit.format("deeper")},
+        ],
+    )
+    assert result["compile"]["status"] is None, result["compile"]["stderr"]
+    assert result["run"]["stdout"] == "greet\ndeeper\n"

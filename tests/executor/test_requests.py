@@ -1,6 +1,7 @@
 """Requests are checked before anything runs: file names cannot leave the work
 directory, limits stay within their maxima, file contents decode as declared."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,10 @@ def test_class_and_memory_placeholders_follow_the_request():
     assert compile_.argv == ["javac", "-d", ".", "./app/Shop.java", "./app/Item.java"]
     assert run.argv == ["java", f"-XX:MaxRAM={128 * 1024 * 1024}", "-cp", ".",
                         "app.Shop"]  # fmt: skip
+
+
+def test_the_stem_placeholder_is_the_first_files_path_without_extension():
+    node = replace(JAVA, language="ts", run=["node", "{stem}.js"], compile=None)
+    payload = {"language": "ts", "files": [{"name": "src/app.v2.ts", "content": ""}]}
+    job, _ = build_job(payload, Registry([node]), SETTINGS, OUTPUT_BYTES)
+    assert job.stages[0].argv == ["node", "./src/app.v2.js"]

@@ -202,3 +202,78 @@ def test_an_installed_tool_gives_its_version(tmp_path):
     loaded = load_file(write(tmp_path, VALID))
     assert loaded.available and loaded.state == "available"
     assert loaded.version and loaded.version[0].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ('["/usr/bin/python3", "--version"]', "[]", "version.command"),
+        (
+            '["/usr/bin/python3", "--version"]',
+            '["/usr/bin/python3", 5]',
+            "version.command",
+        ),  # fmt: skip
+        ("pattern = 'Python (\\S+)'", "pattern = 5", "version.pattern"),
+        (
+            "pattern = 'Python (\\S+)'",
+            "pattern = 'Python ((\\S+)'",
+            "version.pattern",
+        ),  # fmt: skip
+        ("pattern = 'Python (\\S+)'", "pattern = 'Python \\S+'", "version.pattern"),
+        (
+            "pattern = 'Python (\\S+)' }",
+            "pattern = 'Python (\\S+)', colour = 1 }",
+            "version.colour",
+        ),  # fmt: skip
+        ('run = ["/usr/bin/python3", "{source}"]', "run = []", "run"),
+        ('source_file = "main.py"', 'source_file = "../main.py"', "source_file"),
+        ('source_file = "main.py"', 'source_file = ""', "source_file"),
+    ],
+)
+def test_a_field_whose_contents_are_wrong_names_the_file_and_field(
+    tmp_path, old, new, named
+):
+    assert old in VALID
+    path = write(tmp_path, VALID.replace(old, new))
+    with pytest.raises(ConfigError) as refused:
+        load_file(path)
+    assert "python.toml" in str(refused.value)
+    assert named in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        ("env = { PYTHONHASHSEED = 0 }\n", "env.PYTHONHASHSEED"),
+        ("limits = { processes = true }\n", "limits.processes"),
+        ("compile_limits = { memory_bytes = false }\n", "limits.memory_bytes"),
+        ('sources = ["*.py", 3]\n', "sources"),
+        (
+            'compile = []\n[conformance]\nmain = "m"\ncrash = "c"\n'
+            'compile_error = "e"\n',
+            "compile",
+        ),  # fmt: skip
+    ],
+)
+def test_env_limits_and_command_contents_are_checked(tmp_path, lines, named):
+    path = write(tmp_path, VALID + lines)
+    with pytest.raises(ConfigError) as refused:
+        load_file(path, detect=False)
+    assert "python.toml" in str(refused.value)
+    assert named in str(refused.value)
+
+
+def test_a_name_two_languages_claim_is_refused_naming_both_files(tmp_path):
+    write(tmp_path, VALID)
+    other = VALID.replace('language = "python"', 'language = "go"')
+    write(tmp_path, other.replace("/usr/bin/python3", "/usr/bin/go"), name="go.toml")
+    with pytest.raises(ConfigError) as refused:
+        Registry.load(tmp_path, detect=False)
+    assert "'py'" in str(refused.value)
+    assert "go.toml" in str(refused.value) and "python.toml" in str(refused.value)
+
+
+def test_two_versions_of_one_language_may_share_their_names(tmp_path):
+    write(tmp_path, VALID)
+    write(tmp_path, VALID, name="python-next.toml")
+    assert len(Registry.load(tmp_path, detect=False).all) == 2
