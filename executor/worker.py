@@ -27,11 +27,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from executor import config, messages, relay, uids
+from executor.admission import RUN_ID, admit
 from executor.backends.local import LocalBackend, LocalRun
 from executor.errors import BackendError, ExecutorError
 from executor.events import Finished, StageExited
 from executor.job import Job
 from executor.results import StageResult
+from executor.runtimes import Registry
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ UNREADABLE = (
     "The worker could not read this run; the program did not start. Workers "
     "and web hosts must run the same version of the playground"
 )
+REFUSED = "The worker refused this run; the program did not start: "
 HEARTBEAT_SECONDS = 1.0
 
 
@@ -54,6 +57,7 @@ class Worker:
         self.keys = relay.Keys(settings.prefix)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.backend = LocalBackend(self.config)
+        self.registry = Registry.load(self.config.runtimes_dir)
         self.in_flight: set[str] = set()
         self.health = "starting"
         self.checked = threading.Event()
@@ -83,19 +87,26 @@ class Worker:
         try:
             job = Job.from_wire(job_wire)
         except (KeyError, TypeError, ValueError, ExecutorError) as exc:
-            self._call(self._unreadable(job_wire, exc))
+            self._call(self._unreadable(job_wire, exc, UNREADABLE))
+            return
+        try:
+            admit(job, self.registry, self.config)
+        except ExecutorError as exc:
+            self._call(self._unreadable(job_wire, exc, REFUSED + str(exc)))
             return
         self._call(self._execute(job))
 
-    async def _unreadable(self, job_wire: dict[str, Any], exc: Exception) -> None:
-        """A job this worker cannot read (a web host of another version?)
-        ends at once with a clear error rather than waiting in vain."""
+    async def _unreadable(
+        self, job_wire: dict[str, Any], exc: Exception, message: str
+    ) -> None:
+        """A job this worker cannot read (a web host of another version?) or
+        will not run ends at once with a clear error, not waiting in vain."""
         run_id = str(job_wire.get("run_id", "")) if isinstance(job_wire, dict) else ""
-        log.error("run_id=%s job unreadable: %r", run_id or "?", exc)
-        if not run_id or not await self._claim(run_id):
+        log.error("run_id=%r job not run: %r", run_id or "?", exc)
+        if not RUN_ID.fullmatch(run_id) or not await self._claim(run_id):
             return
         stage = "run"
-        result = StageResult("XX", None, None, UNREADABLE, 0, 0, 0)
+        result = StageResult("XX", None, None, message, 0, 0, 0)
         stream = self.keys.events(run_id)
         try:
             for event in (StageExited(stage, result), Finished()):
