@@ -56,7 +56,7 @@ class Worker:
         self.settings = settings
         self.keys = relay.Keys(settings.prefix)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.backend = LocalBackend(self.config)
+        self.backend = LocalBackend(self.config, self.block)
         self.registry = Registry.load(self.config.runtimes_dir)
         self.in_flight: set[str] = set()
         self.health = "starting"
