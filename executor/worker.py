@@ -201,6 +201,11 @@ class Worker:
         except RedisError as exc:
             log.error("run_id=%s stopped: Redis is unreachable: %s", run.run_id, exc)
             await run.stop()
+        except Exception:
+            # Nothing would steer the run or keep its lease: stop it rather
+            # than leave it running while its client hears "worker lost".
+            log.exception("run_id=%s stopped: steering failed", run.run_id)
+            await run.stop()
 
     async def _forward_commands(self, run: LocalRun, last: str) -> str:
         stream = self.keys.control(run.run_id)
@@ -208,7 +213,14 @@ class Worker:
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
                 last = entry_id.decode()
-                await self._command(run, relay.decode_command(fields))
+                try:
+                    frame = relay.decode_command(fields)
+                except (KeyError, ValueError) as exc:  # UnicodeError is one
+                    # Skipped, not fatal: this loop also keeps the lease.
+                    log.warning("run_id=%s command with fields %r skipped: %r",
+                                run.run_id, sorted(fields), exc)  # fmt: skip
+                    continue
+                await self._command(run, frame)
         return last
 
     async def _command(self, run: LocalRun, frame: messages.Frame) -> None:

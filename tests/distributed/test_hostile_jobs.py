@@ -5,14 +5,16 @@ anything of it runs."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 
 from executor import relay
 from executor.backends.celery import CeleryBackend
-from executor.events import StageStarted
+from executor.events import Output, StageStarted
 from playground.celery import publisher
 from tests.distributed.conftest import WorkerProcess
 from tests.distributed.test_failures import Follower
@@ -69,3 +71,31 @@ async def test_a_tampered_job_never_runs(
     assert exited.result.status == "XX", follower.events
     assert says in (exited.result.message or ""), exited.result.message
     assert not any(isinstance(e, StageStarted) for _, e in follower.events)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{"type": "signal", "signal": "TERM"}, {"p": b"no type"}, {"type": b"\xff"}],
+)
+async def test_a_malformed_command_leaves_the_run_steerable(
+    redis_settings: relay.Settings,
+    workers: list[WorkerProcess],
+    entry: dict[str, Any],
+) -> None:
+    backend = CeleryBackend(redis_settings, publisher(redis_settings))
+    job = dataclasses.replace(_job("echo started; read line; echo got $line"),
+                              interactive=True)  # fmt: skip
+    try:
+        follower = Follower(await backend.submit(job))
+        await follower.until(Output)
+        control = relay.Keys(redis_settings.prefix).control(job.run_id)
+        with redis.Redis.from_url(redis_settings.url) as client:
+            client.xadd(control, entry)
+        await follower.run.write_stdin(b"hi\n")
+        exited = await follower.end(timeout=20)
+    finally:
+        await backend.aclose()
+
+    output = b"".join(e.data for _, e in follower.events if isinstance(e, Output))
+    assert b"got hi" in output, follower.events
+    assert exited.result.status is None, exited.result
