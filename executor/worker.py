@@ -86,7 +86,7 @@ class Worker:
         """Run one job to its end; called from a Celery pool thread."""
         try:
             job = Job.from_wire(job_wire)
-        except (KeyError, TypeError, ValueError, ExecutorError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ExecutorError) as exc:
             self._call(self._unreadable(job_wire, exc, UNREADABLE))
             return
         try:

@@ -36,6 +36,10 @@ def _unknown_runtime(wire: Wire) -> None:
     wire["language"] = "bash\nrun_id=forged"
 
 
+def _env_not_a_mapping(wire: Wire) -> None:
+    wire["env"] = ["PATH=/tmp"]
+
+
 def _escaping_file_name(wire: Wire) -> None:
     wire["files"][0]["name"] = "../../etc/cron.d/x"
 
@@ -47,6 +51,7 @@ def _escaping_file_name(wire: Wire) -> None:
         (_huge_limits, "refused"),
         (_unknown_runtime, "refused"),
         (_escaping_file_name, "same version"),
+        (_env_not_a_mapping, "same version"),
     ],
 )
 async def test_a_tampered_job_never_runs(
