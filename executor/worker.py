@@ -27,11 +27,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from executor import config, messages, relay, uids
+from executor.admission import RUN_ID, admit
 from executor.backends.local import LocalBackend, LocalRun
 from executor.errors import BackendError, ExecutorError
 from executor.events import Finished, StageExited
 from executor.job import Job
 from executor.results import StageResult
+from executor.runtimes import Registry
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ UNREADABLE = (
     "The worker could not read this run; the program did not start. Workers "
     "and web hosts must run the same version of the playground"
 )
+REFUSED = "The worker refused this run; the program did not start: "
 HEARTBEAT_SECONDS = 1.0
 
 
@@ -55,7 +58,8 @@ class Worker:
         self.settings = settings
         self.keys = relay.Keys(settings.prefix)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.backend = LocalBackend(self.config)
+        self.backend = LocalBackend(self.config, self.block)
+        self.registry = Registry.load(self.config.runtimes_dir)
         self.in_flight: set[str] = set()
         self.health = "starting"
         self.checked = threading.Event()
@@ -84,20 +88,27 @@ class Worker:
         """Run one job to its end; called from a Celery pool thread."""
         try:
             job = Job.from_wire(job_wire)
-        except (KeyError, TypeError, ValueError, ExecutorError) as exc:
-            self._call(self._unreadable(job_wire, exc))
+        except (KeyError, TypeError, ValueError, AttributeError, ExecutorError) as exc:
+            self._call(self._unreadable(job_wire, exc, UNREADABLE))
+            return
+        try:
+            admit(job, self.registry, self.config)
+        except ExecutorError as exc:
+            self._call(self._unreadable(job_wire, exc, REFUSED + str(exc)))
             return
         self._call(self._execute(job))
 
-    async def _unreadable(self, job_wire: dict[str, Any], exc: Exception) -> None:
-        """A job this worker cannot read (a web host of another version?)
-        ends at once with a clear error rather than waiting in vain."""
+    async def _unreadable(
+        self, job_wire: dict[str, Any], exc: Exception, message: str
+    ) -> None:
+        """A job this worker cannot read (a web host of another version?) or
+        will not run ends at once with a clear error, not waiting in vain."""
         run_id = str(job_wire.get("run_id", "")) if isinstance(job_wire, dict) else ""
-        log.error("run_id=%s job unreadable: %r", run_id or "?", exc)
-        if not run_id or not await self._claim(run_id):
+        log.error("run_id=%r job not run: %r", run_id or "?", exc)
+        if not RUN_ID.fullmatch(run_id) or not await self._claim(run_id):
             return
         stage = "run"
-        result = StageResult("XX", None, None, UNREADABLE, 0, 0, 0)
+        result = StageResult("XX", None, None, message, 0, 0, 0)
         stream = self.keys.events(run_id)
         try:
             for event in (StageExited(stage, result), Finished()):
@@ -192,6 +203,11 @@ class Worker:
         except RedisError as exc:
             log.error("run_id=%s stopped: Redis is unreachable: %s", run.run_id, exc)
             await run.stop()
+        except Exception:
+            # Nothing would steer the run or keep its lease: stop it rather
+            # than leave it running while its client hears "worker lost".
+            log.exception("run_id=%s stopped: steering failed", run.run_id)
+            await run.stop()
 
     async def _forward_commands(self, run: LocalRun, last: str) -> str:
         stream = self.keys.control(run.run_id)
@@ -199,7 +215,14 @@ class Worker:
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
                 last = entry_id.decode()
-                await self._command(run, relay.decode_command(fields))
+                try:
+                    frame = relay.decode_command(fields)
+                except (KeyError, ValueError) as exc:  # UnicodeError is one
+                    # Skipped, not fatal: this loop also keeps the lease.
+                    log.warning("run_id=%s command with fields %r skipped: %r",
+                                run.run_id, sorted(fields), exc)  # fmt: skip
+                    continue
+                await self._command(run, frame)
         return last
 
     async def _command(self, run: LocalRun, frame: messages.Frame) -> None:

@@ -55,7 +55,21 @@ def test_it_runs_web_worker_redis_and_postgres(services: dict[str, Any]):
     for role in ("web", "worker"):
         env = services[role]["environment"]
         assert env["PLAYGROUND_REDIS_URL"].startswith("redis://redis:")
-        assert env["PLAYGROUND_DATABASE_URL"].startswith("postgres://")
+    assert services["web"]["environment"]["PLAYGROUND_DATABASE_URL"].startswith(
+        "postgres://"
+    )
+
+
+def test_the_worker_holds_no_secret_of_the_site(services: dict[str, Any]):
+    # The worker runs hostile code; were a sandbox escaped, the site's key
+    # (sessions, admin) and its database should still be out of reach.
+    env = services["worker"]["environment"]
+    assert "PLAYGROUND_SECRET_KEY" not in env
+    assert "PLAYGROUND_DATABASE_URL" not in env
+    worker_nets = set(services["worker"]["networks"])
+    assert worker_nets and not worker_nets & set(services["postgres"]["networks"])
+    assert worker_nets & set(services["redis"]["networks"])
+    assert set(services["web"]["networks"]) >= set(services["postgres"]["networks"])
 
 
 def test_the_web_container_gets_no_privilege(services: dict[str, Any]):

@@ -19,9 +19,9 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from executor import messages
+from executor import messages, uids
 from executor.config import PROJECT_DIR, Config
-from executor.errors import BackendError
+from executor.errors import BackendError, ConfigError
 from executor.events import (
     Event,
     Finished,
@@ -113,16 +113,31 @@ class LocalRun:
 
 
 class SupervisorConnection:
-    """One supervisor process and the socket to it."""
+    """One supervisor process and the socket to it.
 
-    def __init__(self, config: Config) -> None:
+    The supervisor runs sandboxes as the host uids of a block this process
+    holds (`block`, or one claimed at start), so no other supervisor on the
+    host uses them at the same time.
+    """
+
+    def __init__(self, config: Config, block: uids.UidBlock | None = None) -> None:
         self.config = config
+        self.given = block
+        self.block = block
         self.runs: dict[str, LocalRun] = {}
         self.alive = False
         self.process: subprocess.Popen[bytes] | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def start(self) -> None:
+        if self.block is None:
+            try:
+                self.block = uids.claim(
+                    self.config.sandbox_uid_base, self.config.max_concurrent_runs
+                )
+            except ConfigError as exc:
+                log.error("the supervisor cannot start: %s", exc)
+                raise BackendError(str(exc)) from exc
         ours, theirs = socket.socketpair()
         try:
             self.process = self._spawn(theirs)
@@ -153,7 +168,7 @@ class SupervisorConnection:
             "--parent-pid", str(os.getpid()),
             "--cgroup", self.config.cgroup_version,
             "--cgroup-parent", self.config.cgroup_parent or "",
-            "--uid-base", str(self.config.sandbox_uid_base),
+            "--uid-base", str(self._uid_base()),
             "--slots", str(self.config.max_concurrent_runs),
             "--max-waiting", str(self.config.max_waiting_runs),
             "--pool-size", str(self.config.pool_size),
@@ -165,6 +180,11 @@ class SupervisorConnection:
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                  "PYTHONPATH": str(PROJECT_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
         )  # fmt: skip
+
+    def _uid_base(self) -> int:
+        # start() claims the block before it spawns the supervisor.
+        assert self.block is not None  # nosec B101
+        return self.block.first
 
     async def _first_frame(
         self, reader: asyncio.StreamReader, decoder: messages.Decoder
@@ -237,13 +257,18 @@ class SupervisorConnection:
             await asyncio.get_running_loop().run_in_executor(None, self.process.wait)
         if self.alive:
             await self.reader_task
+        if self.block is not None and self.given is None:
+            self.block.release()  # its sandboxes died with the supervisor
+            self.block = None
 
 
 class LocalBackend:
     """Runs jobs on a supervisor subprocess of this process."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, block: uids.UidBlock | None = None) -> None:
+        # A block given (a worker's) serves one event loop's supervisor.
         self.config = config
+        self.block = block
         self.connections: dict[asyncio.AbstractEventLoop, SupervisorConnection] = {}
         self.starting: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
@@ -254,7 +279,9 @@ class LocalBackend:
         async with self.starting.setdefault(loop, asyncio.Lock()):
             connection = self.connections.get(loop)
             if connection is None or not connection.alive:
-                connection = SupervisorConnection(self.config)
+                if connection is not None:
+                    await connection.close()  # frees its uids for the next
+                connection = SupervisorConnection(self.config, self.block)
                 await connection.start()
                 self.connections[loop] = connection
             return connection

@@ -27,7 +27,8 @@ from executor.backends.celery import CeleryBackend
 from playground.celery import publisher
 from tests.conftest import PROJECT, _free_port, sandbox_processes
 
-SHARED_REDIS = "redis://127.0.0.1:6379/13"
+# PLAYGROUND_TEST_REDIS_URL points the suite at another Redis (a private one).
+SHARED_REDIS = os.environ.get("PLAYGROUND_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 WORKER_UID_BASE = 3_000_000
 WORKER_SLOTS = 3
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from executor import config, stage
+from executor import config, stage, uids
 from executor.backends.local import LocalBackend
 from executor.errors import ConfigError, SandboxError
 from executor.events import Output, StageExited
@@ -50,8 +50,10 @@ async def outcome(backend: LocalBackend, submitted: Job) -> tuple[str, str | Non
 async def test_a_failed_uid_map_stops_the_run_before_the_program(capfd):
     # Ids past 2**32 would wrap onto real host users; the map step refuses.
     settings = dataclasses.replace(config.get(), sandbox_uid_base=2**32 - 2)
+    # Given, not claimed: a claim would refuse these ids before the map step.
+    block = uids.UidBlock(2**32 - 2, 2**32 - 3 + 2 * settings.max_concurrent_runs)
 
-    stdout, status = await outcome(LocalBackend(settings), job([]))
+    stdout, status = await outcome(LocalBackend(settings, block), job([]))
 
     assert (stdout, status) == ("", "XX")
     assert "sandbox step 'uid map' failed" in capfd.readouterr().err

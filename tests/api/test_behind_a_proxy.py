@@ -1,0 +1,87 @@
+"""Behind a load balancer every request comes from the balancer's address:
+daphne started as docs/deployment.md says (`--proxy-headers`) takes the
+client's address from X-Forwarded-For, so per-client limits stay per client
+instead of one client's runs using up everyone's."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT, _free_port
+
+DOCS = PROJECT / "docs" / "deployment.md"
+
+
+@pytest.fixture
+def proxied_site(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "PLAYGROUND_VAR_DIR": str(tmp_path),
+           "PLAYGROUND_MAX_RUNS_PER_CLIENT": "1"}  # fmt: skip
+    env.pop("PLAYGROUND_REDIS_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+                   cwd=PROJECT, env=env, check=True)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "--proxy-headers", "-b", "127.0.0.1",
+         "-p", str(port), "playground.asgi:application"],
+        cwd=PROJECT, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def post(site: str, forwarded_for: str, source: str) -> int:
+    body = {"language": "bash", "version": "*", "files": [{"content": source}]}
+    connection = http.client.HTTPConnection(site, timeout=30)
+    try:
+        connection.request("POST", "/api/v2/execute", json.dumps(body),
+                           {"Content-Type": "application/json",
+                            "X-Forwarded-For": forwarded_for})  # fmt: skip
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_the_documented_daphne_command_reads_the_forwarded_address():
+    assert "daphne --proxy-headers" in DOCS.read_text()
+
+
+def test_one_clients_runs_do_not_use_up_anothers_behind_a_proxy(proxied_site):
+    first = threading.Thread(target=post,
+                             args=(proxied_site, "192.0.2.1", "sleep 2.5"))  # fmt: skip
+    first.start()
+    try:
+        deadline = time.monotonic() + 30
+        while post(proxied_site, "192.0.2.1", "true") != 429:
+            assert time.monotonic() < deadline, "the first run never held its slot"
+            time.sleep(0.05)
+
+        assert post(proxied_site, "192.0.2.2", "echo mine") == 200
+    finally:
+        first.join()
