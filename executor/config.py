@@ -53,6 +53,13 @@ class Config:
     max_waiting_runs: int
     pool_size: int = DEFAULT_POOL_SIZE
 
+    @property
+    def host_id_slots(self) -> int:
+        """Sandboxes one supervisor may hold at once, each with two host ids:
+        its running stages and its pool, whose sandboxes hold theirs while
+        they wait for a run."""
+        return self.max_concurrent_runs + self.pool_size
+
     @staticmethod
     def wall_key(stage: str, interactive: bool) -> str:
         """Which setting holds a stage's wall time limit."""

@@ -51,9 +51,7 @@ class Worker:
 
     def __init__(self, settings: relay.Settings) -> None:
         base = config.get()
-        # Pooled sandboxes hold host ids too, while they wait for a run.
-        slots = base.max_concurrent_runs + base.pool_size
-        self.block = uids.claim(base.sandbox_uid_base, slots)
+        self.block = uids.claim(base.sandbox_uid_base, base.host_id_slots)
         self.config = dataclasses.replace(base, sandbox_uid_base=self.block.first)
         self.settings = settings
         self.keys = relay.Keys(settings.prefix)

@@ -133,7 +133,7 @@ class SupervisorConnection:
         if self.block is None:
             try:
                 self.block = uids.claim(
-                    self.config.sandbox_uid_base, self.config.max_concurrent_runs
+                    self.config.sandbox_uid_base, self.config.host_id_slots
                 )
             except ConfigError as exc:
                 log.error("the supervisor cannot start: %s", exc)

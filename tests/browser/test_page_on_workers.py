@@ -17,6 +17,7 @@ from tests.distributed.conftest import (
     Site,
     WorkerProcess,
     forget,
+    no_process_left,  # noqa: F401 (autouse: stops what a failed test left)
     ping,
 )
 

@@ -61,6 +61,20 @@ def env_for(settings: relay.Settings, **extra: str) -> dict[str, str]:
     }
 
 
+# Every process these tests start, so that none outlives the session even
+# when a test or fixture fails before it could stop what it started.
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left() -> Iterator[None]:
+    yield
+    for process in STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 class WorkerProcess:
     """`celery -A playground worker`, started and stopped by a test."""
 
@@ -75,6 +89,7 @@ class WorkerProcess:
                 command, cwd=PROJECT, env=env_for(settings, **env),
                 stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
+        STARTED.append(self.process)
         self.name = f"{os.uname().nodename}:{self.process.pid}"
 
     def report(self) -> dict[str, Any] | None:
@@ -157,6 +172,7 @@ class Site:
              str(self.port), "playground.asgi:application"],
             cwd=PROJECT, env=environ,
         )  # fmt: skip
+        STARTED.append(self.process)
         self._wait()
 
     def _wait(self) -> None:

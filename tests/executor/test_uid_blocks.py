@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from pathlib import Path
 
 from executor import config, uids
 from executor.backends.local import LocalBackend
 from executor.job import Job, Stage
-from tests.conftest import sandbox_processes
+from tests.conftest import idle_pool_processes, sandbox_processes
 
 BASE = 5_000_000  # away from the defaults other suites on this host use
 
@@ -23,14 +24,33 @@ def sleeper(run_id: str) -> Job:
 
 
 async def sandbox_uids(backend: LocalBackend) -> set[int]:
+    """The host uids of the backend's running sandbox and of its idle pooled
+    ones, which hold their ids while they wait."""
+    supervisors = set(backend.supervisor_pids())
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        found = sandbox_processes(set(backend.supervisor_pids()))
+        found = sandbox_processes(supervisors)
         running = {uid for _, uid in found if uid != 0}
         if len(running) >= 2:  # the sandbox's init and its program
-            return running
+            pooled = {_uid(pid) for pid in idle_pool_processes(supervisors)}
+            return running | (pooled - {0})
         await asyncio.sleep(0.1)
     raise AssertionError("the sandbox did not start")
+
+
+def _held(backend: LocalBackend) -> range:
+    """The host ids the backend's one supervisor holds."""
+    [connection] = backend.connections.values()
+    assert connection.block is not None
+    return range(connection.block.first, connection.block.last + 1)
+
+
+def _uid(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0  # ended since it was listed
+    return int(status.split("\nUid:\t", 1)[1].split()[0])
 
 
 async def test_two_embedded_supervisors_never_share_a_sandbox_uid():
@@ -40,6 +60,7 @@ async def test_two_embedded_supervisors_never_share_a_sandbox_uid():
             await second.submit(sleeper("uidblocks002"))]  # fmt: skip
     try:
         seen = [await sandbox_uids(first), await sandbox_uids(second)]
+        held = [_held(first), _held(second)]
     finally:
         for run in runs:
             await run.stop()
@@ -50,11 +71,13 @@ async def test_two_embedded_supervisors_never_share_a_sandbox_uid():
         await second.aclose()
 
     assert not seen[0] & seen[1], f"both supervisors ran sandboxes as {seen}"
+    for used, block in zip(seen, held, strict=True):
+        assert all(uid in block for uid in used), (used, block)
     assert all(uid >= BASE for uid in seen[0] | seen[1])
 
 
 async def test_a_supervisor_leaves_a_held_block_alone():
-    slots = config.get().max_concurrent_runs
+    slots = config.get().host_id_slots
     held = uids.claim(BASE + 100_000, slots)
     settings = dataclasses.replace(config.get(), sandbox_uid_base=held.first)
     backend = LocalBackend(settings)
