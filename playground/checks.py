@@ -6,8 +6,8 @@ playground.E003  no usable cgroup hierarchy
 playground.E004  seccomp filters cannot be loaded
 playground.E005  a runtime file in runtimes/ does not validate
 playground.E006  PLAYGROUND_REDIS_URL is set but Redis does not answer
-playground.E007  PLAYGROUND_EMBED_ORIGINS holds something that is no origin
 playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
+playground.W002  PLAYGROUND_EMBED_ORIGINS holds something that is no origin
 """
 
 import os
@@ -141,8 +141,8 @@ def embed_origins(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     bad = bad_origins(django_settings.PLAYGROUND_EMBED_ORIGINS)
     if not bad:
         return []
-    return [Error(f"PLAYGROUND_EMBED_ORIGINS: {', '.join(map(repr, bad))} "
+    return [Warning(f"PLAYGROUND_EMBED_ORIGINS: {', '.join(map(repr, bad))} "
                   "cannot go into frame-ancestors, so embeds leave it out",
                   hint="list origins such as https://docs.example.org, separated "
                   "by spaces or commas, or * for any site",
-                  id="playground.E007")]  # fmt: skip
+                  id="playground.W002")]  # fmt: skip

@@ -142,6 +142,7 @@ def package_change(op_id: str, summary: str) -> Schema:
         {"200": answer("The runtime now", ref("schemas", "PackageChanged")),
          "403": ref("responses", "NotAdministrator"),
          "404": ref("responses", "NoSuchRuntime"),
+         "409": ref("responses", "WouldRemoveMore"),
          "500": ref("responses", "AptFailed")},
     )  # fmt: skip
     found["security"] = [{"adminKey": []}]
@@ -232,6 +233,8 @@ def responses() -> Schema:
         "NotAdministrator": error("The administrator key is missing or wrong"),
         "NoSuchRuntime": error("No runtime file declares that language"),
         "AptFailed": error("apt-get failed; the message quotes its last line"),
+        "WouldRemoveMore": error("removing the runtime would also remove packages "
+                                 "that other software needs; nothing was removed"),
         "MethodNotAllowed": not_allowed,
     }  # fmt: skip
 

@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 import os
+import re
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -53,6 +54,12 @@ async def change(request: HttpRequest, install: bool) -> JsonResponse:
         return JsonResponse({"message": f"no runtime file declares {language!r}"},
                             status=404)  # fmt: skip
     chosen = runtime.packages if install else _only_theirs(runtime)
+    if not install and (dragged := await _also_removed(chosen)):
+        return JsonResponse({"message": f"removing {' '.join(chosen)} would also "
+                             f"remove {' '.join(dragged)}, which other software "
+                             "on this host needs; nothing was removed. Remove "
+                             "them by hand if that is really meant"},
+                            status=409)  # fmt: skip
     ok, detail = await _apt(install, chosen)
     registry.cache_clear()
     if not ok:
@@ -68,6 +75,21 @@ def _only_theirs(runtime: Runtime) -> list[str]:
     must not take the JDK from Java, nor Rust the C compiler from C."""
     others = {p for rt in registry().all if rt is not runtime for p in rt.packages}
     return [p for p in runtime.packages if p not in others]
+
+
+async def _also_removed(packages: list[str]) -> list[str]:
+    """What apt would remove besides `packages`: their dependents. Removing a
+    runtime must never take, say, the Python the site itself runs on."""
+    if not packages:
+        return []
+    process = await asyncio.create_subprocess_exec(
+        "apt-get", "-s", "-q", "remove", *packages,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), APT_TIMEOUT_SECONDS)
+    removed = re.findall(r"^Remv (\S+)", out.decode(errors="replace"), re.M)
+    return sorted(set(removed) - set(packages))
 
 
 async def _apt(install: bool, packages: list[str]) -> tuple[bool, str]:

@@ -108,3 +108,29 @@ def test_removing_a_runtime_keeps_the_packages_another_runtime_needs(monkeypatch
     monkeypatch.setattr(packages, "registry", lambda: Registry([kotlin, java]))
     assert packages._only_theirs(kotlin) == ["kotlin"]
     assert packages._only_theirs(java) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may run apt-get")
+async def test_removing_a_runtime_never_drags_away_what_others_need(admin, monkeypatch):
+    # python3 has dependents on every host that runs this site (python3-venv,
+    # the site's own interpreter): apt's simulation shows them, nothing goes.
+    python = Runtime("py", "3", [], "m.py", ["python3"], "", Path("py.toml"),
+                     packages=["python3"])  # fmt: skip
+    monkeypatch.setattr(packages, "registry", _Fixed(Registry([python])))
+
+    response = await change("DELETE", {"language": "py"}, admin)
+
+    assert response.status_code == 409, response.content
+    assert "python3-venv" in response.json()["message"]
+    assert Path("/usr/bin/python3").exists()
+
+
+class _Fixed:
+    def __init__(self, value: Registry) -> None:
+        self.value = value
+
+    def __call__(self) -> Registry:
+        return self.value
+
+    def cache_clear(self) -> None:
+        pass

@@ -57,8 +57,8 @@ class Command(BaseCommand):
                           f"{status['in_flight']} of {status['capacity']}, "
                           f"queued: {status['queued']}")  # fmt: skip
         if not workers:
-            self.stdout.write("no worker is alive: start `celery -A playground "
-                              "worker` on a worker host")  # fmt: skip
+            self.stdout.write("no worker is alive: start `.venv/bin/celery "
+                              "-A playground worker` on a worker host")  # fmt: skip
         for w in workers:
             uptime = time.time() - w["started"]
             first, last = w["uids"]

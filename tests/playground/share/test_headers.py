@@ -105,7 +105,7 @@ def test_manage_py_check_names_an_embed_origin_it_cannot_use(
     settings.PLAYGROUND_EMBED_ORIGINS = ["*", "https://a.example.org;x"]
     errors = embed_origins(None)
 
-    assert [e.id for e in errors] == ["playground.E007"]
+    assert [e.id for e in errors] == ["playground.W002"]
     assert "'https://a.example.org;x'" in errors[0].msg
     settings.PLAYGROUND_EMBED_ORIGINS = ["*", "https://a.example.org:8443/docs/"]
     assert embed_origins(None) == []
