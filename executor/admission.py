@@ -59,16 +59,7 @@ def ceiling(stage: str, job: Job, runtime: Runtime, config: Config) -> Limits:
     runtime itself needs more (as the web process allows too)."""
     maxima = config.maxima
     output = max(maxima["http_output_bytes"], maxima["page_output_bytes"])
-    top = Limits(
-        wall_time_ms=maxima[config.wall_key(stage, job.interactive)],
-        cpu_time_ms=maxima[f"{stage}_cpu_time_ms"],
-        memory_bytes=maxima["memory_bytes"],
-        processes=maxima["processes"],
-        open_files=maxima["open_files"],
-        file_size_bytes=maxima["file_size_bytes"],
-        workdir_bytes=maxima["workdir_bytes"],
-        output_bytes=output,
-    ).raised(**runtime.limits)
+    top = config.stage_maxima(stage, output, job.interactive).raised(**runtime.limits)
     if stage == "compile":
         top = top.raised(**runtime.compile_limits)
     return top

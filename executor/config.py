@@ -71,7 +71,17 @@ class Config:
         self, stage: str, output_bytes: int, interactive: bool = False
     ) -> Limits:
         """The default limits of a `compile` or `run` stage."""
-        d = self.defaults
+        return self._limits(self.defaults, stage, output_bytes, interactive)
+
+    def stage_maxima(
+        self, stage: str, output_bytes: int, interactive: bool = False
+    ) -> Limits:
+        """The most a request may raise a `compile` or `run` stage's limits to."""
+        return self._limits(self.maxima, stage, output_bytes, interactive)
+
+    def _limits(
+        self, d: Mapping[str, int], stage: str, output_bytes: int, interactive: bool
+    ) -> Limits:
         return Limits(
             wall_time_ms=d[self.wall_key(stage, interactive)],
             cpu_time_ms=d[f"{stage}_cpu_time_ms"],
