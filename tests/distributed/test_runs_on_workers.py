@@ -33,7 +33,8 @@ async def page(site: Site, program: dict[str, Any]) -> AsyncIterator[Any]:
     """A websocket session as the page opens it, initialised with `program`."""
     url = f"ws://127.0.0.1:{site.port}/api/v2/connect"
     origin = f"http://127.0.0.1:{site.port}"
-    async with websockets.connect(url, origin=origin) as socket:  # type: ignore[arg-type]
+    connecting = websockets.connect(url, origin=origin)  # type: ignore[arg-type]
+    async with connecting as socket:
         await socket.send(json.dumps({"type": "init", "version": "*", **program}))
         yield socket
 

@@ -11,6 +11,7 @@ import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -35,11 +36,11 @@ async def pooled() -> AsyncIterator[LocalBackend]:
     await backend.aclose()
 
 
-def job(code: str, limits: Limits | None = None, **fields: object) -> Job:
+def job(code: str, limits: Limits | None = None, **fields: Any) -> Job:
     limits = limits or config.get().stage_limits("run", 64 * 1024)
-    argv = [PYTHON, "-c", code]
-    return Job(new_run_id(), "python", "3", [], [Stage("run", argv, limits)],
-               {"PATH": "/usr/bin:/bin"}, **fields)  # type: ignore[arg-type]  # fmt: skip
+    stages = [Stage("run", [PYTHON, "-c", code], limits)]
+    env = {"PATH": "/usr/bin:/bin"}
+    return Job(new_run_id(), "python", "3", [], stages, env, **fields)
 
 
 async def run(backend: LocalBackend, submitted: Job) -> tuple[str, str | None]:
