@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
 import subprocess  # nosec B404  # our own server, fixed argv
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,15 +21,9 @@ from typing import Any
 
 import websockets
 
-PROJECT = Path(__file__).resolve().parents[1]
+from tests.servers import daphne
+
 HELLO = 'print("hello")'
-START_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def site_environment(var_dir: str) -> dict[str, str]:
@@ -54,48 +45,9 @@ def site_environment(var_dir: str) -> dict[str, str]:
 def local_site() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Yield the site's host:port and its daphne process."""
     with tempfile.TemporaryDirectory(prefix="playground-bench-") as var_dir:
-        env = site_environment(var_dir)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-                       cwd=PROJECT, env=env, check=True)  # fmt: skip  # nosec B603
-        port = free_port()
-        server = subprocess.Popen(  # nosec B603
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "playground.asgi:application",
-            ],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for_port(port, server)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        with daphne(site_environment(var_dir), **quiet) as (port, server):
             yield f"127.0.0.1:{port}", server
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_for_port(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the bench site did not start") from None
-            time.sleep(0.1)
 
 
 def execute_body(source: str = HELLO) -> bytes:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,7 @@ from executor.backends.local import LocalBackend
 from executor.requests import build_job
 from playground.api.results import collect
 from playground.registry import registry
+from tests.servers import daphne, free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -246,10 +245,7 @@ async def host_is_clean(backend: Backend) -> AsyncIterator[None]:
 # -- a live site: daphne on a free loopback port, with its own database ------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port  # the name other test modules import
 
 
 ADMIN = ("teacher", "a-long-test-password")
@@ -271,38 +267,5 @@ def site_admin(site_env: dict[str, str], site: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def site(site_env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    env = site_env
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-                   cwd=PROJECT, env=env, check=True)  # fmt: skip
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "playground.asgi:application",
-        ],
-        cwd=PROJECT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the site did not start") from None
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    with daphne(site_env) as (port, _):
+        yield f"http://127.0.0.1:{port}"

@@ -8,10 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,41 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, _free_port
+from tests.conftest import PROJECT
+from tests.servers import daphne
 
 DOCS = PROJECT / "docs" / "deployment.md"
 
 
 @pytest.fixture
 def proxied_site(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
     env = {**os.environ, "PLAYGROUND_VAR_DIR": str(tmp_path),
            "PLAYGROUND_MAX_RUNS_PER_CLIENT": "1"}  # fmt: skip
     env.pop("PLAYGROUND_REDIS_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-                   cwd=PROJECT, env=env, check=True)  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "--proxy-headers", "-b", "127.0.0.1",
-         "-p", str(port), "playground.asgi:application"],
-        cwd=PROJECT, env=env,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.1)
+    with daphne(env, "--proxy-headers") as (port, _):
         yield f"127.0.0.1:{port}"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def post(site: str, forwarded_for: str, source: str) -> int:

@@ -1,0 +1,61 @@
+"""The site served by daphne on a free loopback port, for the tests that need
+a real server and for the benchmark."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+START_SECONDS = 60  # a loaded machine may take that long
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def daphne(
+    env: dict[str, str], *options: str, **popen: Any
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Migrate the database `env` names, start daphne with `options`, yield
+    its port and process once it accepts connections, and stop it after."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+                   cwd=PROJECT, env=env, check=True)  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", *options, "-b", "127.0.0.1",
+         "-p", str(port), "playground.asgi:application"],
+        cwd=PROJECT, env=env, **popen,
+    )  # fmt: skip
+    try:
+        _wait_for(port, server)
+        yield port, server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the site did not start") from None
+            time.sleep(0.1)
