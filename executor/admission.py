@@ -59,10 +59,7 @@ def ceiling(stage: str, job: Job, runtime: Runtime, config: Config) -> Limits:
     runtime itself needs more (as the web process allows too)."""
     maxima = config.maxima
     output = max(maxima["http_output_bytes"], maxima["page_output_bytes"])
-    top = config.stage_maxima(stage, output, job.interactive).raised(**runtime.limits)
-    if stage == "compile":
-        top = top.raised(**runtime.compile_limits)
-    return top
+    return runtime.needs(config.stage_maxima(stage, output, job.interactive), stage)
 
 
 def _check_limits(stage: str, limits: Limits, top: Limits) -> None:

@@ -143,10 +143,9 @@ def stage_limits(
 ) -> dict[str, Limits]:
     limits = {}
     for stage in ("compile", "run"):
-        base = config.stage_limits(stage, output_bytes, interactive)
-        base = base.raised(**runtime.limits)
-        if stage == "compile":
-            base = base.raised(**runtime.compile_limits)
+        base = runtime.needs(
+            config.stage_limits(stage, output_bytes, interactive), stage
+        )
         chosen = {}
         for field, (field_stage, name) in LIMIT_FIELDS.items():
             if field_stage != stage:

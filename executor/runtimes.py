@@ -26,6 +26,7 @@ from typing import Any
 
 from executor.errors import ConfigError, FileNameError, UnknownRuntime
 from executor.job import check_file_name
+from executor.limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,12 @@ class Runtime:
 
     def names(self) -> set[str]:
         return {self.language, *self.aliases}
+
+    def needs(self, limits: Limits, stage: str) -> Limits:
+        """`limits` raised to what this runtime needs for `stage` (a JVM needs
+        more threads and memory than C)."""
+        raised = limits.raised(**self.limits)
+        return raised.raised(**self.compile_limits) if stage == "compile" else raised
 
     def environment(self) -> dict[str, str]:
         return {**BASE_ENV, **self.env}
