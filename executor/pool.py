@@ -25,12 +25,11 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from executor.errors import SandboxError
 from executor.loop import Loop
-from executor.messages import Decoder, FrameError
-from executor.sandbox import cgroups, launch
+from executor.sandbox import cgroups, handover, launch
 from executor.sandbox.launch import Launched, Pending
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,6 @@ class Member:
     cgroup: cgroups.Cgroup
     pending: Pending
     announced: bool = False  # the program child said it is ready
-    decoder: Decoder = field(default_factory=Decoder)
 
     @property
     def ready(self) -> bool:
@@ -157,13 +155,10 @@ class Pool:
 
     def _on_socket(self, member: Member) -> None:
         try:
-            data = member.sock.recv(4096)
-            frames = list(member.decoder.feed(data))
-        except (OSError, FrameError):
-            data, frames = b"", []
-        if data and not frames:
-            return  # the rest of the frame is on its way
-        if frames and frames[0].type == "ready":
+            data = member.sock.recv(1)
+        except OSError:
+            data = b""
+        if data == handover.READY:
             member.announced = True
             self.backoff = 0.0
             self.loop.unwatch(member.sock.fileno())

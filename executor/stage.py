@@ -25,8 +25,8 @@ from executor.errors import SandboxError
 from executor.job import File, Stage
 from executor.messages import Decoder
 from executor.results import StageResult, judge
-from executor.sandbox import Spec, Stdio, cgroups, handover, namespaces, step
-from executor.sandbox.launch import Launched, launch
+from executor.sandbox import Spec, Stdio, cgroups, handover, launch, namespaces, step
+from executor.sandbox.launch import Launched
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +116,36 @@ class StageProcess:
     cpu_base_ms: int = 0  # what the cgroup had used before the stage began
 
     def start(self, spec: Spec, host_id: int, root: str) -> None:
-        """A sandbox made for this stage alone."""
+        """A sandbox made for this stage alone: the launcher's, as the pool
+        makes them, or for a compile stage (whose files come back) Python's."""
+        if spec.collect_files:
+            self._start_forked(spec, host_id, root)
+            return
+        try:
+            pending = launch.launch_pooled(spec.readonly_paths,
+                                           spec.limits.workdir_bytes,
+                                           self.cgroup.join_paths(), root)  # fmt: skip
+        except SandboxError as exc:
+            self.setup_error = exc
+            self._close_child_ends()
+            return
+        try:
+            launched = launch.wait_until_ready(pending, host_id)
+        except (SandboxError, OSError) as exc:
+            # The helper's exit, watched as for any stage, ends this one.
+            pending.close_sync()
+            pending.sock.close()
+            self.launched = pending.launched()
+            self.setup_error = _as_setup_error(exc)
+            self.kill("setup")
+            self._close_child_ends()
+            return
+        self.start_pooled(spec, launched, pending.sock, host_id)
+
+    def _start_forked(self, spec: Spec, host_id: int, root: str) -> None:
         try:
             _hand_over(self.streams.child, host_id)
-            self.launched = launch(
+            self.launched = launch.launch(
                 spec, self.streams.child, self.cgroup.join_paths(), host_id, root
             )
             self.init_pidfd = _pidfd(self.launched.init_pid)
