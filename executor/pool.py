@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 # What a pooled sandbox is built for: the runtime's read-only paths and the
 # size of /work, /tmp and /dev/shm (only its init could change that later).
 View = tuple[tuple[str, ...], int]
-# Until a run writes its own, an idle member may hold its three processes and a
-# little memory; the cgroup is made with these and they are replaced at hand-over.
+# The first members' cgroup limits; later ones are made with the last run's,
+# so that a run like it writes none at hand-over. Before then a member holds
+# only the launcher's own processes.
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
@@ -89,13 +90,14 @@ class Pool:
         self.ids = ids  # shared with the supervisor: free host id indexes
         self.members: list[Member] = []
         self.wanted: View = ((), workdir_bytes)
+        self.wanted_limits = IDLE_LIMITS
         self.numbers = itertools.count()
         self.backoff = 0.0
         self.retry_at = 0.0
 
-    def take(self, view: View) -> Member | None:
+    def take(self, view: View, limits: cgroups.CgroupLimits) -> Member | None:
         """A ready member with this view, now the caller's; None if none."""
-        self.wanted = view
+        self.wanted, self.wanted_limits = view, limits
         for member in self.members:
             if member.ready and member.view == view:
                 self._forget(member)
@@ -132,7 +134,7 @@ class Pool:
         self.loop.watch(pending.helper_pidfd, read=lambda: self._on_helper_exit(member))
 
     def _launch(self, name: str, index: int) -> Member:
-        cgroup = self.hierarchy.create(name, IDLE_LIMITS)
+        cgroup = self.hierarchy.create(name, self.wanted_limits)
         try:
             paths, workdir_bytes = self.wanted
             pending = launch.launch_pooled(

@@ -253,14 +253,12 @@ class StageProcess:
             return self.children_peak_bytes
         return self.cgroup.memory_peak_bytes()
 
-    def over_cpu(self) -> bool:
-        return self.cpu_ms() > self.stage.limits.cpu_time_ms
-
     def result(self) -> StageResult:
         """Judge the stage; call once, after the helper has exited."""
         if self.ended is None:
             self.ended = time.monotonic()
-        if self.over_cpu() and self.kill_reason is None:
+        cpu_ms, oom_killed = self.cpu_ms(), self.cgroup.oom_killed()
+        if cpu_ms > self.stage.limits.cpu_time_ms and self.kill_reason is None:
             self.kill_reason = "cpu"
         code, signum = _decode(self.wait_status)
         reason = self.kill_reason
@@ -268,24 +266,19 @@ class StageProcess:
             reason = "setup"
         elif self.wait_status is None and reason is None:
             # The out-of-memory killer may take the init with the program.
-            reason = None if self.cgroup.oom_killed() else "lost"
+            reason = None if oom_killed else "lost"
             signum = signal.SIGKILL if reason is None else None
         elif self.wait_status is None:
             signum = signal.SIGKILL  # we ended it before the program ended
         status, message = judge(
-            self.stage.name,
-            self.stage.limits,
-            code,
-            signum,
-            reason,
-            self.cgroup.oom_killed(),
+            self.stage.name, self.stage.limits, code, signum, reason, oom_killed
         )
         return StageResult(
             status=status,
             code=code,
             signal=_signal_name(signum),
             message=message,
-            cpu_time_ms=self.cpu_ms(),
+            cpu_time_ms=cpu_ms,
             wall_time_ms=self.wall_ms(),
             memory_bytes=self.memory_bytes(),
             stdout_truncated=self.kill_reason == "stdout",

@@ -105,8 +105,9 @@ class Supervisor:
 
     def serve(self) -> None:
         while self.running or self.runs:
-            # Refill only when no event is waiting: a run never waits for it.
-            idle = self.running and self.pool.needs_refill()
+            # Refill only when no run is in flight and no event is waiting:
+            # a run never shares the loop (or a CPU) with making a sandbox.
+            idle = self.running and not self.runs and self.pool.needs_refill()
             self.loop.run_once(0 if idle else self._next_check())
             if idle and not self.loop.handled:
                 self.pool.refill_one()
@@ -200,7 +201,8 @@ class Supervisor:
         )
         member = None
         if stage.name == "run":  # a compile stage's init also collects files
-            member = self.pool.take((tuple(job.readonly_paths), limits.workdir_bytes))
+            view = (tuple(job.readonly_paths), limits.workdir_bytes)
+            member = self.pool.take(view, wanted)
         try:
             if member is not None:
                 cgroup = _claim(member, name, wanted)
