@@ -19,6 +19,7 @@ back the files the compiler wrote, which only the Python init does.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import signal
 import socket
@@ -90,9 +91,8 @@ def launch_pooled(
     has this size. Returns at once: the caller drives the id mapping with
     `advance` when `up_r` is readable, so that a pool refilling never blocks
     the loop."""
-    plan = mounts.plan(root, readonly_paths, workdir_bytes)
     argv = [str(LAUNCHER), hex(namespaces.ALL), str(os.getpid()), *cgroup_files,
-            "--", *mounts.flat(plan)]  # fmt: skip
+            "--", *_plan(root, tuple(readonly_paths), workdir_bytes)]  # fmt: skip
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     up_r, up_w = os.pipe2(os.O_CLOEXEC)
     down_r, down_w = os.pipe2(os.O_CLOEXEC)
@@ -110,6 +110,12 @@ def launch_pooled(
         for fd in given[:-1]:
             os.close(fd)
     return Pending(helper, os.pidfd_open(helper), up_r, down_w, report_r, ours)
+
+
+@functools.lru_cache(maxsize=32)
+def _plan(root: str, readonly_paths: tuple[str, ...], workdir_bytes: int) -> list[str]:
+    """The view's plan as arguments; the host's layout is read once per view."""
+    return mounts.flat(mounts.plan(root, readonly_paths, workdir_bytes))
 
 
 def _spawn(argv: list[str], given: list[int]) -> int:
