@@ -55,6 +55,11 @@ class Member:
     cgroup: cgroups.Cgroup
     pending: Pending
     announced: bool = False  # the program child said it is ready
+    # Set for a sandbox made on demand for one stage: called once it is
+    # ready, or with the step that failed. Such a member is never pooled.
+    on_ready: Callable[[Member], None] | None = None
+    on_failed: Callable[[SandboxError], None] | None = None
+    discarded: bool = False
 
     @property
     def ready(self) -> bool:
@@ -122,21 +127,52 @@ class Pool:
         index = self.ids.pop()
         name = f"pool-{next(self.numbers)}"
         try:
-            member = self._launch(name, index)
+            member = self._launch(name, self.wanted, self.wanted_limits, index)
         except SandboxError as exc:
             self.ids.append(index)
             self._failed(name, exc)
             return
         self.members.append(member)
+        self._watch(member)
+
+    def launch_for(
+        self,
+        name: str,
+        view: View,
+        limits: cgroups.CgroupLimits,
+        ready: Callable[[Member], None],
+        failed: Callable[[SandboxError], None],
+    ) -> Member:
+        """A sandbox made now for one stage, its cgroup named after it, driven
+        by the loop as the pool's own are, so that the loop never waits for
+        it; `ready` or `failed` is called once. Raises SandboxError if it
+        cannot even start."""
+        index = self.ids.pop()
+        try:
+            member = self._launch(name, view, limits, index)
+        except SandboxError:
+            self.ids.append(index)
+            raise
+        member.on_ready, member.on_failed = ready, failed
+        self._watch(member)
+        return member
+
+    def cancel(self, member: Member) -> None:
+        """End a sandbox made for a stage that no longer wants it."""
+        self._discard(member)
+
+    def _watch(self, member: Member) -> None:
         pending = member.pending
         self.loop.watch(pending.up_r, read=lambda: self._on_helper(member))
         self.loop.watch(member.sock.fileno(), read=lambda: self._on_socket(member))
         self.loop.watch(pending.helper_pidfd, read=lambda: self._on_helper_exit(member))
 
-    def _launch(self, name: str, index: int) -> Member:
-        cgroup = self.hierarchy.create(name, self.wanted_limits)
+    def _launch(
+        self, name: str, view: View, limits: cgroups.CgroupLimits, index: int
+    ) -> Member:
+        cgroup = self.hierarchy.create(name, limits)
         try:
-            paths, workdir_bytes = self.wanted
+            paths, workdir_bytes = view
             pending = launch.launch_pooled(
                 list(paths), workdir_bytes, cgroup.join_paths(), self.root
             )
@@ -144,16 +180,16 @@ class Pool:
             _remove(cgroup)
             raise
         os.set_blocking(pending.report_fd, False)
-        return Member(name, self.wanted, index, cgroup, pending)
+        return Member(name, view, index, cgroup, pending)
 
     def _on_helper(self, member: Member) -> None:
         try:
             if member.pending.advance(self.host_id(member.host_index)):
                 self.loop.unwatch(member.pending.up_r)
                 member.pending.close_sync()
+                self._maybe_ready(member)
         except (SandboxError, OSError) as exc:
-            self._discard(member)
-            self._failed(member.name, _as_error(exc))
+            self._fail(member, _as_error(exc))
 
     def _on_socket(self, member: Member) -> None:
         try:
@@ -162,17 +198,29 @@ class Pool:
             data = b""
         if data == handover.READY:
             member.announced = True
-            self.backoff = 0.0
             self.loop.unwatch(member.sock.fileno())
+            self._maybe_ready(member)
             return
-        error = launch.failure_from(member.pending.report_fd, "pool")
-        self._discard(member)
-        self._failed(member.name, error)
+        self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
     def _on_helper_exit(self, member: Member) -> None:
-        error = launch.failure_from(member.pending.report_fd, "pool")
+        self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
+
+    def _maybe_ready(self, member: Member) -> None:
+        if not member.ready:
+            return
+        if member.on_ready is None:
+            self.backoff = 0.0
+            return
+        self._forget(member)
+        member.on_ready(member)
+
+    def _fail(self, member: Member, exc: SandboxError) -> None:
         self._discard(member)
-        self._failed(member.name, error)
+        if member.on_failed is None:
+            self._failed(member.name, exc)
+        else:
+            member.on_failed(exc)
 
     def _failed(self, name: str, exc: SandboxError) -> None:
         self.backoff = min(max(self.backoff * 2, FIRST_BACKOFF_SECONDS),
@@ -188,15 +236,18 @@ class Pool:
 
     def _forget(self, member: Member) -> None:
         """Stop watching a member: it leaves the pool (taken or discarded)."""
-        self.members.remove(member)
+        if member in self.members:
+            self.members.remove(member)
         pending = member.pending
         for fd in (pending.up_r, member.sock.fileno(), pending.helper_pidfd):
             if fd >= 0:
                 self.loop.unwatch(fd)
 
     def _discard(self, member: Member) -> None:
-        if member in self.members:
-            self._forget(member)
+        if member.discarded:
+            return  # its descriptors are closed and may be another's now
+        member.discarded = True
+        self._forget(member)
         discard(member)
         self.ids.append(member.host_index)
 

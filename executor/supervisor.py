@@ -36,10 +36,10 @@ from executor import messages
 from executor.config import DEFAULT_POOL_SIZE, LIMIT_DEFAULTS
 from executor.control import ControlChannel
 from executor.errors import SandboxError
-from executor.job import File, Job
+from executor.job import File, Job, Stage
 from executor.loop import Loop
-from executor.pool import Member, Pool, discard
-from executor.results import StageResult
+from executor.pool import Member, Pool, View, discard
+from executor.results import StageResult, judge
 from executor.sandbox import Spec, cgroups, seccomp
 from executor.sandbox.init import FORWARDED
 from executor.stage import DRAIN_SECONDS, SANDBOX_PROCESSES, StageProcess, Streams
@@ -66,6 +66,7 @@ class Run:
     stdin: StdinFeed = field(default_factory=lambda: StdinFeed(b"", False))
     stopped: bool = False
     draining_until: float | None = None
+    launching: Member | None = None  # its sandbox, while it is being made
 
 
 class Supervisor:
@@ -191,43 +192,77 @@ class Supervisor:
 
     def _start_stage(self, run: Run) -> None:
         job, stage = run.job, run.job.stages[run.stage_index]
-        limits = stage.limits
         self._emit(
             messages.StageEvent(type="stage", run_id=job.run_id, stage=stage.name)
         )
         name = f"{job.run_id}-{stage.name}"
         wanted = cgroups.CgroupLimits(
-            limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0
+            stage.limits.memory_bytes, stage.limits.processes + SANDBOX_PROCESSES, 1.0
         )
-        member = None
-        if stage.name == "run":  # a compile stage's init also collects files
-            view = (tuple(job.readonly_paths), limits.workdir_bytes)
-            member = self.pool.take(view, wanted)
+        if stage.name == "compile":  # its init also sends back the files
+            self._start_forked(run, name, wanted)
+            return
+        view = (tuple(job.readonly_paths), stage.limits.workdir_bytes)
+        member = self.pool.take(view, wanted)
+        if member is None:
+            self._launch_for(run, name, view, wanted)
+            return
         try:
-            if member is not None:
-                cgroup = _claim(member, name, wanted)
-            else:
-                cgroup = self.hierarchy.create(name, wanted)
+            _claim(member, name, wanted)
         except SandboxError as exc:
-            if member is not None:
-                self.free_ids.append(member.host_index)
+            self.free_ids.append(member.host_index)
             self._fail_before_start(run, exc)
             return
+        log.debug("run_id=%s pooled sandbox %s", job.run_id, member.name)
+        self._hand_over(run, member)
+
+    def _launch_for(
+        self, run: Run, name: str, view: View, wanted: cgroups.CgroupLimits
+    ) -> None:
+        """No pooled sandbox fits: make one now, without waiting for it."""
+
+        def failed(exc: SandboxError) -> None:
+            run.launching = None
+            self._fail_before_start(run, exc)
+
+        try:
+            run.launching = self.pool.launch_for(
+                name, view, wanted, functools.partial(self._launched, run), failed
+            )
+        except SandboxError as exc:
+            self._fail_before_start(run, exc)
+
+    def _launched(self, run: Run, member: Member) -> None:
+        run.launching = None  # a stop meanwhile would have cancelled it
+        self._hand_over(run, member)
+
+    def _hand_over(self, run: Run, member: Member) -> None:
+        """Give the stage to a sandbox whose program child waits for it."""
+        process = self._new_process(run, member.cgroup)
+        process.host_index = member.host_index
+        host_id = self._host_id(member.host_index)
+        spec = self._spec(run, member.cgroup)
+        process.start_pooled(spec, member.launched, member.sock, host_id)
+        self._watch_stage(run, process)
+
+    def _start_forked(self, run: Run, name: str, wanted: cgroups.CgroupLimits) -> None:
+        try:
+            cgroup = self.hierarchy.create(name, wanted)
+        except SandboxError as exc:
+            self._fail_before_start(run, exc)
+            return
+        process = self._new_process(run, cgroup)
+        process.host_index = self.free_ids.pop()
         spec = self._spec(run, cgroup)
+        process.start(spec, self._host_id(process.host_index), self.root)
+        self._watch_stage(run, process)
+
+    def _new_process(self, run: Run, cgroup: cgroups.Cgroup) -> StageProcess:
+        job, stage = run.job, run.job.stages[run.stage_index]
         terminal = job.interactive and stage.name == "run"
         streams = Streams.create(terminal, job.stdout_terminal)
-        process = StageProcess(job.run_id, stage, streams, cgroup)
-        run.current = process
-        if member is not None:
-            process.host_index = member.host_index
-            log.debug("run_id=%s stage=%s pooled sandbox %s", job.run_id,
-                      stage.name, member.name)  # fmt: skip
-            host_id = self._host_id(member.host_index)
-            process.start_pooled(spec, member.launched, member.sock, host_id)
-        else:
-            process.host_index = self.free_ids.pop()
-            process.start(spec, self._host_id(process.host_index), self.root)
-        self._watch_stage(run, process)
+        run.current = StageProcess(job.run_id, stage, streams, cgroup)
+        return run.current
 
     def _spec(self, run: Run, cgroup: cgroups.Cgroup) -> Spec:
         job, stage = run.job, run.job.stages[run.stage_index]
@@ -435,6 +470,13 @@ class Supervisor:
         run.stopped = True
         if run.current is not None:
             run.current.kill("stopped")
+        elif run.launching is not None:
+            member, run.launching = run.launching, None
+            self.pool.cancel(member)
+            stage = run.job.stages[run.stage_index]
+            log.info("run_id=%s stage=%s status=SG stopped before its program "
+                     "started", run.job.run_id, stage.name)  # fmt: skip
+            self._finish_run(run, stage.name, stopped_before_start(stage))
 
     # -- limits -----------------------------------------------------------
 
@@ -477,6 +519,13 @@ class Supervisor:
         else:
             return now + max(min(cpu_left, wall_left) / 1000, MIN_CHECK_SECONDS)
         return now + 1.0  # killed: the helper's exit moves the stage on
+
+
+def stopped_before_start(stage: Stage) -> StageResult:
+    """A stage stopped on request before its program started."""
+    status, message = judge(stage.name, stage.limits, None, signal.SIGKILL,
+                            "stopped", False)  # fmt: skip
+    return StageResult(status, None, "SIGKILL", message, 0, 0, 0)
 
 
 def _claim(member: Member, name: str, limits: cgroups.CgroupLimits) -> cgroups.Cgroup:
