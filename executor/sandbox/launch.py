@@ -126,6 +126,9 @@ def _spawn(argv: list[str], given: list[int]) -> int:
         actions = [(os.POSIX_SPAWN_DUP2, fd, target)
                    for fd, target in zip(moved, LAUNCHER_FDS, strict=True)]  # fmt: skip
         return os.posix_spawn(argv[0], argv, {}, file_actions=actions)
+    except FileNotFoundError as exc:
+        raise SandboxError("launcher", f"{argv[0]} is not built: run `make "
+                           "install` (scripts/launcher.sh)") from exc  # fmt: skip
     finally:
         for fd in moved:
             os.close(fd)
