@@ -113,6 +113,7 @@ class Supervisor:
             if idle and not self.loop.handled:
                 self.pool.refill_one()
             self._check_limits()
+            self.control.flush()
             self.sweeper.sweep()
         self.pool.close()
         self.sweeper.finish()
@@ -587,7 +588,7 @@ def main(argv: list[str] | None = None) -> None:
         log.error("cannot start: %s", exc)
         control.sendall(messages.encode({"type": "unavailable", "reason": str(exc)}))
         raise SystemExit(2) from exc
-    seccomp.program()  # compiled once here, inherited by every sandbox
+    seccomp.program_fd()  # compiled once here, read by every launcher
     root = tempfile.mkdtemp(prefix="playground-root-")
     # The init maps to an unprivileged host id and must traverse the mount point.
     os.chmod(root, 0o755)  # noqa: S103  # nosec B103
