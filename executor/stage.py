@@ -13,6 +13,7 @@ drained for a short while, and the cgroup is read and removed.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -31,6 +32,7 @@ from executor.sandbox.launch import Launched
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 0.25
+PIPE_BYTES = 256 * 1024
 # Processes the sandbox itself adds to the pids count: the helper and the init.
 SANDBOX_PROCESSES = 2
 
@@ -55,6 +57,15 @@ def _open_pty() -> tuple[int, int]:
     return master, slave
 
 
+def _widen(pipe: int) -> None:
+    """A bigger pipe for stdout: a program writing fast wakes the supervisor
+    (and every hop after it) once per 256 KiB rather than per 64 KiB."""
+    try:
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass  # over this user's pipe quota: the default size still works
+
+
 @dataclass
 class Streams:
     """The supervisor's ends of a stage's stdio."""
@@ -70,6 +81,7 @@ class Streams:
         declares that its stdout must stay a pipe)."""
         stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        _widen(out_r)
         outputs = {out_r: "stdout", stderr_r: "stderr"}
         if terminal:
             stdin, slave = _open_pty()

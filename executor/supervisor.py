@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 MIN_CHECK_SECONDS = 0.01
 DEFAULT_WORKDIR_BYTES = LIMIT_DEFAULTS["workdir_bytes"]
 BUSY = "the playground is busy: too many programs are waiting to run; try again"
-READ_BYTES = 65536
+READ_BYTES = 256 * 1024  # a whole stdout pipe (executor.stage.PIPE_BYTES)
 
 
 @dataclass
