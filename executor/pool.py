@@ -18,10 +18,10 @@ backs off; runs then take the per-run path, which fails closed on its own.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
-import signal
 import socket
 import time
 from collections.abc import Callable
@@ -63,9 +63,11 @@ class Member:
 
     @property
     def ready(self) -> bool:
-        """Isolated and waiting: the child is ready and the init's pid known
-        (the two arrive on different descriptors, in either order)."""
-        return self.announced and self.pending.init_pid != 0
+        """Isolated and waiting: the program child is ready, the init's pid
+        known and the helper gone (each arrives on its own descriptor, in any
+        order)."""
+        pending = self.pending
+        return self.announced and pending.init_pid != 0 and pending.helper_reaped
 
     @property
     def sock(self) -> socket.socket:
@@ -183,13 +185,32 @@ class Pool:
         return Member(name, view, index, cgroup, pending)
 
     def _on_helper(self, member: Member) -> None:
+        pending = member.pending
         try:
-            if member.pending.advance(self.host_id(member.host_index)):
-                self.loop.unwatch(member.pending.up_r)
-                member.pending.close_sync()
+            if pending.advance(self.host_id(member.host_index)):
+                self.loop.unwatch(pending.up_r)
+                pending.close_sync()
+                # From here an exit of the init means the sandbox failed.
+                on_exit = functools.partial(self._on_init_exit, member)
+                self.loop.watch(pending.init_pidfd, read=on_exit)
                 self._maybe_ready(member)
         except (SandboxError, OSError) as exc:
             self._fail(member, _as_error(exc))
+
+    def _on_helper_exit(self, member: Member) -> None:
+        """The helper exits once it has started the init, or on a failure."""
+        pending = member.pending
+        self.loop.unwatch(pending.helper_pidfd)
+        pending.reap_helper()
+        if pending.up_r >= 0:
+            self._on_helper(member)  # its last words: the init's pid, or none
+        if not member.discarded and pending.init_pid == 0:
+            self._fail(member, launch.failure_from(pending.report_fd, "pool"))
+        elif not member.discarded:
+            self._maybe_ready(member)
+
+    def _on_init_exit(self, member: Member) -> None:
+        self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
     def _on_socket(self, member: Member) -> None:
         try:
@@ -203,9 +224,6 @@ class Pool:
             return
         self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
-    def _on_helper_exit(self, member: Member) -> None:
-        self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
-
     def _maybe_ready(self, member: Member) -> None:
         if not member.ready:
             return
@@ -216,6 +234,8 @@ class Pool:
         member.on_ready(member)
 
     def _fail(self, member: Member, exc: SandboxError) -> None:
+        if member.discarded:
+            return  # another of its descriptors told first
         self._discard(member)
         if member.on_failed is None:
             self._failed(member.name, exc)
@@ -239,7 +259,10 @@ class Pool:
         if member in self.members:
             self.members.remove(member)
         pending = member.pending
-        for fd in (pending.up_r, member.sock.fileno(), pending.helper_pidfd):
+        watched = [pending.up_r, member.sock.fileno(), pending.init_pidfd]
+        if not pending.helper_reaped:
+            watched.append(pending.helper_pidfd)
+        for fd in watched:
             if fd >= 0:
                 self.loop.unwatch(fd)
 
@@ -259,17 +282,9 @@ class Pool:
 
 def discard(member: Member) -> None:
     """End a member that will run nothing, and remove its cgroup."""
-    pending = member.pending
-    pending.close_sync()
-    pending.sock.close()
+    member.pending.sock.close()
     member.cgroup.kill()
-    try:
-        signal.pidfd_send_signal(pending.helper_pidfd, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    os.waitpid(pending.helper_pid, 0)
-    os.close(pending.helper_pidfd)
-    os.close(pending.report_fd)
+    member.pending.end()
     _remove(member.cgroup)
 
 

@@ -7,8 +7,9 @@ its limits, and the result it ends with.
     stderr pipe (r)             stderr pipe (w)
     report pipe (r)             (the init writes it)
 
-A stage ends when its helper process exits; output still in the pipes is then
-drained for a short while, and the cgroup is read and removed.
+A stage ends when the supervisor's child that holds its sandbox exits;
+output still in the pipes is then drained for a short while, and the cgroup
+is read and removed.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 0.25
 PIPE_BYTES = 256 * 1024
-# Processes the sandbox itself adds to the pids count: the helper and the init.
-SANDBOX_PROCESSES = 2
+# Processes a sandbox itself adds to its stage's pids count: the launcher's
+# init (its helper is gone before the run), or a forked helper and init.
+LAUNCHED_PROCESSES = 1
+FORKED_PROCESSES = 2
 
 
 def _open_pty() -> tuple[int, int]:
@@ -119,7 +122,7 @@ class StageProcess:
     files: list[File] = field(default_factory=list)
     report: Decoder = field(default_factory=Decoder)
     init_pidfd: int | None = None
-    helper_done: bool = False
+    sandbox_gone: bool = False
     children_cpu_ms: int = 0
     children_peak_bytes: int = 0
     report_open: bool = True
@@ -128,33 +131,7 @@ class StageProcess:
     cpu_base_ms: int = 0  # what the cgroup had used before the stage began
 
     def start(self, spec: Spec, host_id: int, root: str) -> None:
-        """A sandbox made for this stage alone: the launcher's, as the pool
-        makes them, or for a compile stage (whose files come back) Python's."""
-        if spec.collect_files:
-            self._start_forked(spec, host_id, root)
-            return
-        try:
-            pending = launch.launch_pooled(spec.readonly_paths,
-                                           spec.limits.workdir_bytes,
-                                           self.cgroup.join_paths(), root)  # fmt: skip
-        except SandboxError as exc:
-            self.setup_error = exc
-            self._close_child_ends()
-            return
-        try:
-            launched = launch.wait_until_ready(pending, host_id)
-        except (SandboxError, OSError) as exc:
-            # The helper's exit, watched as for any stage, ends this one.
-            pending.close_sync()
-            pending.sock.close()
-            self.launched = pending.launched()
-            self.setup_error = _as_setup_error(exc)
-            self.kill("setup")
-            self._close_child_ends()
-            return
-        self.start_pooled(spec, launched, pending.sock, host_id)
-
-    def _start_forked(self, spec: Spec, host_id: int, root: str) -> None:
+        """A forked sandbox, made for this (compile) stage alone."""
         try:
             _hand_over(self.streams.child, host_id)
             self.launched = launch.launch(
@@ -266,7 +243,7 @@ class StageProcess:
         return self.cgroup.memory_peak_bytes()
 
     def result(self) -> StageResult:
-        """Judge the stage; call once, after the helper has exited."""
+        """Judge the stage; call once, after its sandbox has exited."""
         if self.ended is None:
             self.ended = time.monotonic()
         cpu_ms, oom_killed = self.cpu_ms(), self.cgroup.oom_killed()

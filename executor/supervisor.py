@@ -3,8 +3,9 @@
     web process or Celery worker (asyncio, threads)
       | control socket, both ways: executor.messages frames
     supervisor (this module: a selectors loop, no threads)
-      | per stage: stdio pipes or a pty, a report pipe, the helper's pidfd
-    helper -> init (pid 1) -> program        (executor.sandbox)
+      | per stage: stdio pipes or a pty, a report pipe, a pidfd of its child
+    launcher: helper -> init (pid 1, the supervisor's child) -> program
+    or, for a compile stage, helper -> init -> program, forked here
 
 Forking from a threaded asyncio process is unsafe, so the web process never
 forks sandboxes itself; it starts this process once and sends it jobs. The
@@ -42,7 +43,13 @@ from executor.pool import Member, Pool, View, discard
 from executor.results import StageResult, judge
 from executor.sandbox import Spec, cgroups, seccomp
 from executor.sandbox.init import FORWARDED
-from executor.stage import DRAIN_SECONDS, SANDBOX_PROCESSES, StageProcess, Streams
+from executor.stage import (
+    DRAIN_SECONDS,
+    FORKED_PROCESSES,
+    LAUNCHED_PROCESSES,
+    StageProcess,
+    Streams,
+)
 from executor.stdin import StdinFeed
 from executor.sweeper import Sweeper
 
@@ -197,12 +204,10 @@ class Supervisor:
             messages.StageEvent(type="stage", run_id=job.run_id, stage=stage.name)
         )
         name = f"{job.run_id}-{stage.name}"
-        wanted = cgroups.CgroupLimits(
-            stage.limits.memory_bytes, stage.limits.processes + SANDBOX_PROCESSES, 1.0
-        )
         if stage.name == "compile":  # its init also sends back the files
-            self._start_forked(run, name, wanted)
+            self._start_forked(run, name, _cgroup_limits(stage, FORKED_PROCESSES))
             return
+        wanted = _cgroup_limits(stage, LAUNCHED_PROCESSES)
         view = (tuple(job.readonly_paths), stage.limits.workdir_bytes)
         member = self.pool.take(view, wanted)
         if member is None:
@@ -304,8 +309,8 @@ class Supervisor:
         report = process.launched.report_fd
         os.set_blocking(report, False)
         self.loop.watch(report, read=lambda: self._on_report(run, report))
-        pidfd = process.launched.helper_pidfd
-        self.loop.watch(pidfd, read=lambda: self._on_helper_exit(run))
+        pidfd = process.launched.child_pidfd
+        self.loop.watch(pidfd, read=lambda: self._on_sandbox_exit(run))
         self.check_at = time.monotonic()
         self._pump_stdin(run)
 
@@ -362,15 +367,15 @@ class Supervisor:
             os.close(process.launched.report_fd)
             process.report_open = False
 
-    def _on_helper_exit(self, run: Run) -> None:
+    def _on_sandbox_exit(self, run: Run) -> None:
         process = run.current
         if process is None or process.launched is None:
             return  # the stage already ended
         launched = process.launched
-        self.loop.unwatch(launched.helper_pidfd)
-        os.waitpid(launched.helper_pid, 0)
-        os.close(launched.helper_pidfd)
-        process.helper_done = True
+        self.loop.unwatch(launched.child_pidfd)
+        os.waitpid(launched.child_pid, 0)
+        os.close(launched.child_pidfd)
+        process.sandbox_gone = True
         run.draining_until = time.monotonic() + DRAIN_SECONDS
         self.check_at = min(self.check_at, run.draining_until)
         self._maybe_end_stage(run)
@@ -381,7 +386,7 @@ class Supervisor:
         process = run.current
         if process is None or process.launched is None or process.ending:
             return
-        if process.helper_done and not process.report_open:
+        if process.sandbox_gone and not process.report_open:
             if not process.streams.outputs:
                 self._end_stage(run)
 
@@ -519,7 +524,16 @@ class Supervisor:
             process.kill("wall")
         else:
             return now + max(min(cpu_left, wall_left) / 1000, MIN_CHECK_SECONDS)
-        return now + 1.0  # killed: the helper's exit moves the stage on
+        return now + 1.0  # killed: the sandbox's exit moves the stage on
+
+
+def _cgroup_limits(stage: Stage, sandbox_processes: int) -> cgroups.CgroupLimits:
+    """The stage's limits for its cgroup, which also holds its sandbox's own
+    processes."""
+    limits = stage.limits
+    return cgroups.CgroupLimits(
+        limits.memory_bytes, limits.processes + sandbox_processes, 1.0
+    )
 
 
 def stopped_before_start(stage: Stage) -> StageResult:

@@ -36,7 +36,6 @@ from executor.sandbox import (
     Spec,
     Stdio,
     fds,
-    handover,
     init,
     mounts,
     namespaces,
@@ -56,8 +55,12 @@ LAUNCHER_FDS = range(3, 8)
 
 @dataclass(frozen=True)
 class Launched:
-    helper_pid: int
-    helper_pidfd: int
+    """A started sandbox. `child` is the supervisor's own child that holds it
+    and whose exit means nothing of it is left: the launcher's init, or a
+    forked (compile stage) sandbox's helper."""
+
+    child_pid: int
+    child_pidfd: int
     init_pid: int
     report_fd: int
 
@@ -134,20 +137,10 @@ def _spawn(argv: list[str], given: list[int]) -> int:
             os.close(fd)
 
 
-def wait_until_ready(pending: Pending, host_id: int) -> Launched:
-    """Blocking: map the launcher's ids, learn its init and wait until its
-    program child is ready for the run; SandboxError names a failed step."""
-    while not pending.advance(host_id):
-        pass
-    pending.close_sync()
-    if pending.sock.recv(1) != handover.READY:
-        raise failure_from(pending.report_fd, "ready")
-    return pending.launched()
-
-
 @dataclass
 class Pending:
-    """A pooled sandbox whose helper may still wait for its id maps."""
+    """A launcher's sandbox on its way: its helper waits for the id maps,
+    then starts the init as the supervisor's child and exits."""
 
     helper_pid: int
     helper_pidfd: int
@@ -157,6 +150,8 @@ class Pending:
     sock: socket.socket
     mapped: bool = False
     init_pid: int = 0
+    init_pidfd: int = -1
+    helper_reaped: bool = False
 
     def advance(self, host_id: int) -> bool:
         """The helper spoke: map its ids, or learn the init's pid. True once
@@ -173,7 +168,15 @@ class Pending:
         if len(data) != PID_BYTES:
             raise failure_from(self.report_fd, "fork init")
         self.init_pid = int.from_bytes(data, "little")
+        self.init_pidfd = step("fork init", os.pidfd_open, self.init_pid)
         return True
+
+    def reap_helper(self) -> None:
+        """The helper has exited (its pidfd is readable): collect it."""
+        if not self.helper_reaped:
+            os.waitpid(self.helper_pid, 0)
+            os.close(self.helper_pidfd)
+            self.helper_reaped = True
 
     def close_sync(self) -> None:
         for fd in (self.up_r, self.down_w):
@@ -181,8 +184,26 @@ class Pending:
                 os.close(fd)
         self.up_r = self.down_w = -1
 
+    def end(self) -> None:
+        """Kill and collect what is left of a sandbox that will run nothing
+        (its cgroup has been killed already)."""
+        self.close_sync()
+        for pid, pidfd, gone in ((self.helper_pid, self.helper_pidfd,
+                                  self.helper_reaped),
+                                 (self.init_pid, self.init_pidfd, False)):  # fmt: skip
+            if pid == 0 or gone:
+                continue
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            os.close(pidfd)
+        self.helper_reaped = True
+        os.close(self.report_fd)
+
     def launched(self) -> Launched:
-        return Launched(self.helper_pid, self.helper_pidfd, self.init_pid,
+        return Launched(self.init_pid, self.init_pidfd, self.init_pid,
                         self.report_fd)  # fmt: skip
 
 

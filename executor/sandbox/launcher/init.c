@@ -6,6 +6,7 @@
  * whatever is left in the namespace. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,14 +60,25 @@ static void title(const struct options *options)
         fail_errno("title", "prctl");
 }
 
+/* Die with the supervisor: armed, then checked, so that a supervisor that
+ * died before the signal was armed is noticed too. */
+static void die_with_supervisor(const struct options *options)
+{
+    struct pollfd gone = {options->supervisor, POLLIN, 0};
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        fail_errno("pdeathsig", "prctl");
+    if (poll(&gone, 1, 0) != 0)
+        _exit(1); /* exited, or no longer ours to watch */
+}
+
 static void prepare(const struct options *options)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        fail_errno("pdeathsig", "prctl");
+    die_with_supervisor(options);
     become_init_user();
     /* Changing uid clears the parent-death signal: set it again. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        fail_errno("pdeathsig", "prctl");
+    die_with_supervisor(options);
+    close(options->supervisor);
     view_apply(options->plan);
     title(options);
     if (sethostname(HOSTNAME, strlen(HOSTNAME)) != 0)

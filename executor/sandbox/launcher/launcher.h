@@ -41,6 +41,7 @@ struct filter {
 struct options {
     unsigned long namespaces;
     pid_t parent;
+    int supervisor;   /* a pidfd of the parent, for the init's first check */
     char **cgroup_files; /* NULL-terminated */
     char **plan;         /* the view's steps, NULL-terminated (view.c) */
     struct filter filter;

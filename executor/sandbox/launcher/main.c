@@ -4,9 +4,9 @@
  *
  * Steps, in order: die with the supervisor; read the filter; join the
  * cgroup; unshare every namespace; let the supervisor write the id maps;
- * fork the init (pid 1 of the new pid namespace); wait for it. The helper
- * stays as the init's parent so that the parent-death chain (supervisor ->
- * helper -> init) ends the sandbox if the supervisor dies. */
+ * start the init (pid 1 of the new pid namespace) as the supervisor's own
+ * child (CLONE_PARENT), and exit. The init's parent-death signal is then the
+ * supervisor's death, and a run's end wakes one process fewer. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -82,13 +82,25 @@ static void wait_for_map(void)
         _exit(1); /* the supervisor gave up on this sandbox */
 }
 
-static void start_init(const struct options *options)
+/* Like fork, but the child's parent is the supervisor, which reaps it. */
+static pid_t clone_sibling(void)
+{
+    return (pid_t)syscall(SYS_clone, CLONE_PARENT, 0, NULL, NULL, 0);
+}
+
+static _Noreturn void start_init(struct options *options)
 {
     uint64_t pid_bytes;
-    pid_t init = fork();
+    pid_t init;
 
+    /* The init checks this once its parent-death signal is armed: a
+     * supervisor gone before then would otherwise leave it running. */
+    options->supervisor = (int)syscall(SYS_pidfd_open, options->parent, 0);
+    if (options->supervisor < 0)
+        fail_errno("fork init", "pidfd_open");
+    init = clone_sibling();
     if (init < 0)
-        fail_errno("fork init", "fork");
+        fail_errno("fork init", "clone");
     if (init == 0) {
         close(FD_UP);
         close(FD_DOWN);
@@ -96,10 +108,7 @@ static void start_init(const struct options *options)
     }
     pid_bytes = (uint64_t)init; /* little-endian on every host we run on */
     write_all(FD_UP, &pid_bytes, sizeof pid_bytes, "fork init");
-    for (int fd = 0; fd < FD_FIRST_FREE; fd++)
-        close(fd);
-    while (waitpid(init, NULL, 0) < 0 && errno == EINTR)
-        ;
+    _exit(0);
 }
 
 int main(int argc, char **argv)
@@ -122,5 +131,4 @@ int main(int argc, char **argv)
         fail_errno("namespaces", "unshare");
     wait_for_map();
     start_init(&options);
-    return 0;
 }

@@ -18,7 +18,7 @@ from executor import config
 from executor.backends.local import LocalBackend
 from executor.errors import SandboxError
 from executor.events import StageExited
-from executor.sandbox import cgroups, launch, namespaces
+from executor.sandbox import cgroups, handover, launch, namespaces
 from tests.conftest import leftover_cgroups, sandbox_processes
 from tests.executor.test_pool import job
 
@@ -59,11 +59,22 @@ def start(place: Place) -> launch.Pending:
     return launch.launch_pooled([], 2**20, group.join_paths(), place.root)
 
 
+def wait_until_ready(pending: launch.Pending) -> launch.Launched:
+    """What the supervisor's loop does, blocking: map the ids, learn the
+    init, collect the helper, wait for the program child's ready byte."""
+    while not pending.advance(HOST_ID):
+        pass
+    pending.close_sync()
+    pending.reap_helper()
+    assert pending.sock.recv(1) == handover.READY
+    return pending.launched()
+
+
 def end(pending: launch.Pending) -> None:
     """Close our end of the socket, which ends a waiting sandbox."""
     pending.sock.close()
-    os.waitpid(pending.helper_pid, 0)
-    os.close(pending.helper_pidfd)
+    os.waitpid(pending.init_pid, 0)
+    os.close(pending.init_pidfd)
 
 
 def test_a_missing_launcher_fails_closed_naming_the_step(monkeypatch, tmp_path):
@@ -77,7 +88,7 @@ def test_a_missing_launcher_fails_closed_naming_the_step(monkeypatch, tmp_path):
 
 def test_a_malformed_hand_over_is_refused_before_any_program(place):
     pending = start(place)
-    launch.wait_until_ready(pending, HOST_ID)
+    wait_until_ready(pending)
 
     # Three descriptors, but not the message the program child expects.
     with open(os.devnull) as null:
@@ -91,7 +102,7 @@ def test_a_malformed_hand_over_is_refused_before_any_program(place):
 
 def test_a_closed_socket_ends_the_sandbox_before_any_program(place):
     pending = start(place)
-    launch.wait_until_ready(pending, HOST_ID)
+    wait_until_ready(pending)
 
     pending.sock.shutdown(socket.SHUT_RDWR)
     end(pending)
@@ -103,7 +114,7 @@ def test_a_closed_socket_ends_the_sandbox_before_any_program(place):
 
 def test_the_program_child_waits_with_no_privilege(place):
     pending = start(place)
-    launched = launch.wait_until_ready(pending, HOST_ID)
+    launched = wait_until_ready(pending)
     child = int(Path(f"/proc/{launched.init_pid}/task/{launched.init_pid}/children")
                 .read_text().split()[0])  # fmt: skip
     status = dict(
@@ -139,3 +150,15 @@ async def test_a_run_stopped_at_once_ends_stopped_leaving_nothing():
         assert leftover_cgroups(supervisors) == []
     finally:
         await backend.aclose()
+
+
+def test_the_init_is_the_supervisors_own_child_once_the_helper_is_gone(place):
+    # Its parent-death signal is then the supervisor's death, directly.
+    pending = start(place)
+    launched = wait_until_ready(pending)
+    status = Path(f"/proc/{launched.init_pid}/status").read_text()
+
+    assert f"\nPPid:\t{os.getpid()}\n" in status
+    assert not Path(f"/proc/{pending.helper_pid}").exists()
+    end(pending)
+    os.close(pending.report_fd)
