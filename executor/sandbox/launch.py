@@ -191,14 +191,9 @@ class Pending:
         for pid, pidfd, gone in ((self.helper_pid, self.helper_pidfd,
                                   self.helper_reaped),
                                  (self.init_pid, self.init_pidfd, False)):  # fmt: skip
-            if pid == 0 or gone:
-                continue
-            try:
-                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(pid, 0)
-            os.close(pidfd)
+            if pid != 0 and not gone:
+                _kill_and_reap(pid)
+                os.close(pidfd)
         self.helper_reaped = True
         os.close(self.report_fd)
 
@@ -273,12 +268,17 @@ def failure_from(report_r: int, default_step: str) -> SandboxError:
 
 
 def _abandon(helper: int, report_r: int) -> None:
+    _kill_and_reap(helper)
+    os.close(report_r)
+
+
+def _kill_and_reap(child: int) -> None:
+    """Our own child: unreaped, its pid cannot name another process."""
     try:
-        os.kill(helper, signal.SIGKILL)
+        os.kill(child, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    os.waitpid(helper, 0)
-    os.close(report_r)
+    os.waitpid(child, 0)
 
 
 def _join_cgroup(files: list[str]) -> None:
