@@ -33,6 +33,8 @@ static void parse(int argc, char **argv, struct options *options)
         fail("arguments", "usage: launcher NAMESPACES PARENT CGROUP... -- PLAN...");
     options->namespaces = strtoul(argv[1], NULL, 0);
     options->parent = (pid_t)strtol(argv[2], NULL, 10);
+    options->args = argv[0];
+    options->args_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
     while (plan_at < argc && strcmp(argv[plan_at], "--") != 0)
         plan_at++;
     if (plan_at == argc)
@@ -40,8 +42,6 @@ static void parse(int argc, char **argv, struct options *options)
     argv[plan_at] = NULL;
     options->cgroup_files = argv + 3;
     options->plan = argv + plan_at + 1;
-    options->args = argv[0];
-    options->args_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
 }
 
 static void read_filter(struct filter *filter)

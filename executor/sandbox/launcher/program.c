@@ -176,7 +176,23 @@ static void make_parents(char *path)
     }
 }
 
-/* Names were checked by the supervisor; /work is new and holds no links. */
+/* Names were checked by the supervisor; checked again here, as everything
+ * that crosses into the sandbox is: relative, and no ".." anywhere. */
+static void check_name(const char *name)
+{
+    const char *part = name;
+
+    if (*name == '\0' || *name == '/')
+        fail("files", "malformed: an empty or absolute file name");
+    while (part) {
+        if (strncmp(part, "..", 2) == 0 && (part[2] == '/' || part[2] == '\0'))
+            fail("files", "malformed: a file name climbs out of /work");
+        part = strchr(part, '/');
+        part = part ? part + 1 : NULL;
+    }
+}
+
+/* /work is new and holds no links: the program has not run yet. */
 static void write_file(struct run *run)
 {
     char *name = take_string(run), *path;
@@ -184,6 +200,7 @@ static void write_file(struct run *run)
     uint64_t size;
     int fd;
 
+    check_name(name);
     take(run, &mode, sizeof mode);
     take(run, &size, sizeof size);
     if ((uint64_t)(run->end - run->cursor) < size)
@@ -192,7 +209,7 @@ static void write_file(struct run *run)
         fail("files", "out of memory");
     make_parents(path);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              (mode_t)mode);
+              (mode_t)(mode & 0777));
     if (fd < 0)
         fail_errno("files", path);
     write_all(fd, run->cursor, (size_t)size, "files");

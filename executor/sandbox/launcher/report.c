@@ -45,6 +45,8 @@ static size_t escape(char *out, size_t room, const char *text)
 
 static void send_header(const char *json, size_t len)
 {
+    if (len > 4096)
+        len = 4096; /* cannot happen with the buffers below; never overflow */
     unsigned char head[8] = {
         (unsigned char)(len >> 24), (unsigned char)(len >> 16),
         (unsigned char)(len >> 8), (unsigned char)len, 0, 0, 0, 0,
@@ -68,7 +70,7 @@ void report_failure(const char *step, const char *detail)
     len = snprintf(json, sizeof json,
                    "{\"type\":\"setup_failed\",\"step\":\"%s\",\"detail\":\"%s\"}",
                    step_json, detail_json);
-    send_header(json, (size_t)len);
+    send_header(json, len < (int)sizeof json ? (size_t)len : sizeof json - 1);
 }
 
 void report_exited(int wait_status, long init_cpu_ms, long children_cpu_ms,

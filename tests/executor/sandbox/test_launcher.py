@@ -18,7 +18,8 @@ from executor import config
 from executor.backends.local import LocalBackend
 from executor.errors import SandboxError
 from executor.events import StageExited
-from executor.sandbox import cgroups, handover, launch, namespaces
+from executor.job import File
+from executor.sandbox import Spec, Stdio, cgroups, handover, launch, namespaces
 from tests.conftest import leftover_cgroups, sandbox_processes
 from tests.executor.test_pool import job
 
@@ -161,4 +162,21 @@ def test_the_init_is_the_supervisors_own_child_once_the_helper_is_gone(place):
     assert f"\nPPid:\t{os.getpid()}\n" in status
     assert not Path(f"/proc/{pending.helper_pid}").exists()
     end(pending)
+    os.close(pending.report_fd)
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/../../escape", "/etc/passwd", ""])
+def test_a_file_name_outside_work_is_refused_in_the_sandbox_too(place, name):
+    pending = start(place)
+    wait_until_ready(pending)
+    limits = config.get().stage_limits("run", 4096)
+    spec = Spec("launchertest", "run", ["/bin/true"], {}, limits, [File(name, b"x")])
+
+    with open(os.devnull) as null:
+        handover.send(pending.sock, spec, Stdio(null.fileno(), null.fileno(),
+                                                null.fileno()))  # fmt: skip
+    end(pending)
+
+    error = launch.failure_from(pending.report_fd, "none")
+    assert error.step == "files"
     os.close(pending.report_fd)
