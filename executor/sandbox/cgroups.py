@@ -46,7 +46,7 @@ class Cgroup(Protocol):
     def try_remove(self) -> bool: ...
 
 
-def _write(path: Path, value: str) -> None:
+def _write(path: str, value: str) -> None:
     # os-level calls: a stage writes several of these on the way to its run.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
@@ -60,7 +60,12 @@ def _write(path: Path, value: str) -> None:
         ) from exc
 
 
-def _read_int(path: Path, default: int = 0) -> int:
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _read_int(path: str, default: int = 0) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -71,9 +76,9 @@ def _read_int(path: Path, default: int = 0) -> int:
         return default
 
 
-def _read_keyed(path: Path, key: str) -> int:
+def _read_keyed(path: str, key: str) -> int:
     try:
-        for line in path.read_text().splitlines():
+        for line in _read(path).splitlines():
             name, _, value = line.partition(" ")
             if name == key:
                 return int(value)
@@ -82,10 +87,10 @@ def _read_keyed(path: Path, key: str) -> int:
     return 0
 
 
-def _rmdir_once(path: Path) -> bool:
+def _rmdir_once(path: str) -> bool:
     """Remove a group if it is empty: False while its last tasks still exit."""
     try:
-        path.rmdir()
+        os.rmdir(path)
     except FileNotFoundError:
         pass
     except OSError as exc:
@@ -95,11 +100,11 @@ def _rmdir_once(path: Path) -> bool:
     return True
 
 
-def _rmdir(path: Path) -> None:
+def _rmdir(path: str) -> None:
     # A group stays busy for a moment while its last tasks finish exiting.
     for _ in range(50):
         try:
-            path.rmdir()
+            os.rmdir(path)
             return
         except FileNotFoundError:
             return
@@ -150,27 +155,27 @@ class NoCgroup:
 class CgroupV2:
     accounts = True
 
-    def __init__(self, path: Path, limits: CgroupLimits) -> None:
+    def __init__(self, path: str, limits: CgroupLimits) -> None:
         self.path = path
         self.limits: CgroupLimits | None = None
         try:
-            path.mkdir()
+            os.mkdir(path)
         except OSError as exc:
             raise SandboxError("cgroup", f"cannot create {path}: {exc}") from exc
-        _write(path / "memory.swap.max", "0")
-        _write(path / "memory.oom.group", "1")
+        _write(f"{path}/memory.swap.max", "0")
+        _write(f"{path}/memory.oom.group", "1")
         self.set_limits(limits)
 
     def set_limits(self, limits: CgroupLimits) -> None:
         """Write the limits that differ from the group's current ones."""
         old = self.limits
         if old is None or limits.memory_bytes != old.memory_bytes:
-            _write(self.path / "memory.max", str(limits.memory_bytes))
+            _write(f"{self.path}/memory.max", str(limits.memory_bytes))
         if old is None or limits.processes != old.processes:
-            _write(self.path / "pids.max", str(limits.processes))
+            _write(f"{self.path}/pids.max", str(limits.processes))
         if old is None or limits.cpu_cores != old.cpu_cores:
             quota = int(CPU_PERIOD_US * limits.cpu_cores)
-            _write(self.path / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            _write(f"{self.path}/cpu.max", f"{quota} {CPU_PERIOD_US}")
         self.limits = limits
 
     def rename(self, name: str) -> None:
@@ -182,22 +187,22 @@ class CgroupV2:
         pass
 
     def join_paths(self) -> list[str]:
-        return [str(self.path / "cgroup.procs")]
+        return [f"{self.path}/cgroup.procs"]
 
     def cpu_time_ms(self) -> int:
-        return _read_keyed(self.path / "cpu.stat", "usage_usec") // 1000
+        return _read_keyed(f"{self.path}/cpu.stat", "usage_usec") // 1000
 
     def memory_peak_bytes(self) -> int:
-        return _read_int(self.path / "memory.peak")
+        return _read_int(f"{self.path}/memory.peak")
 
     def oom_killed(self) -> bool:
-        return _read_keyed(self.path / "memory.events", "oom_kill") > 0
+        return _read_keyed(f"{self.path}/memory.events", "oom_kill") > 0
 
     def kill(self) -> None:
-        if (self.path / "cgroup.kill").exists():
-            _write(self.path / "cgroup.kill", "1")
+        if os.path.exists(f"{self.path}/cgroup.kill"):
+            _write(f"{self.path}/cgroup.kill", "1")
         else:  # before Linux 5.14; the pid namespace's end does the rest
-            _kill_all(self.path / "cgroup.procs")
+            _kill_all(f"{self.path}/cgroup.procs")
 
     def remove(self) -> None:
         _rmdir(self.path)
@@ -209,18 +214,18 @@ class CgroupV2:
 class CgroupV1:
     accounts = True
 
-    def __init__(self, paths: dict[str, Path], limits: CgroupLimits) -> None:
+    def __init__(self, paths: dict[str, str], limits: CgroupLimits) -> None:
         self.paths = paths
         self.limits: CgroupLimits | None = None
         for path in paths.values():
             try:
-                path.mkdir()
+                os.mkdir(path)
             except OSError as exc:
                 raise SandboxError("cgroup", f"cannot create {path}: {exc}") from exc
         memory = paths["memory"]
-        self.swap = (memory / "memory.memsw.limit_in_bytes").exists()
-        _write(memory / "memory.swappiness", "0")
-        _write(paths["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        self.swap = os.path.exists(f"{memory}/memory.memsw.limit_in_bytes")
+        _write(f"{memory}/memory.swappiness", "0")
+        _write(f"{paths['cpu']}/cpu.cfs_period_us", str(CPU_PERIOD_US))
         self.set_limits(limits)
 
     def set_limits(self, limits: CgroupLimits) -> None:
@@ -229,10 +234,10 @@ class CgroupV1:
         if old is None or limits.memory_bytes != old.memory_bytes:
             self._set_memory(limits.memory_bytes, old)
         if old is None or limits.processes != old.processes:
-            _write(self.paths["pids"] / "pids.max", str(limits.processes))
+            _write(f"{self.paths['pids']}/pids.max", str(limits.processes))
         if old is None or limits.cpu_cores != old.cpu_cores:
             quota = int(CPU_PERIOD_US * limits.cpu_cores)
-            _write(self.paths["cpu"] / "cpu.cfs_quota_us", str(quota))
+            _write(f"{self.paths['cpu']}/cpu.cfs_quota_us", str(quota))
         self.limits = limits
 
     def _set_memory(self, value: int, old: CgroupLimits | None) -> None:
@@ -245,30 +250,30 @@ class CgroupV1:
             if old is not None and value > old.memory_bytes:
                 pair.reverse()
         for name, number in pair:
-            _write(memory / name, str(number))
+            _write(f"{memory}/{name}", str(number))
 
     def rename(self, name: str) -> None:
         self.paths = {c: _rename(p, name) for c, p in self.paths.items()}
 
     def reset_peak(self) -> None:
-        _write(self.paths["memory"] / "memory.max_usage_in_bytes", "0")
+        _write(f"{self.paths['memory']}/memory.max_usage_in_bytes", "0")
 
     def join_paths(self) -> list[str]:
-        return [str(path / "cgroup.procs") for path in self.paths.values()]
+        return [f"{path}/cgroup.procs" for path in self.paths.values()]
 
     def cpu_time_ms(self) -> int:
-        return _read_int(self.paths["cpuacct"] / "cpuacct.usage") // 1_000_000
+        return _read_int(f"{self.paths['cpuacct']}/cpuacct.usage") // 1_000_000
 
     def memory_peak_bytes(self) -> int:
-        return _read_int(self.paths["memory"] / "memory.max_usage_in_bytes")
+        return _read_int(f"{self.paths['memory']}/memory.max_usage_in_bytes")
 
     def oom_killed(self) -> bool:
-        return _read_keyed(self.paths["memory"] / "memory.oom_control", "oom_kill") > 0
+        return _read_keyed(f"{self.paths['memory']}/memory.oom_control", "oom_kill") > 0
 
     def kill(self) -> None:
         # v1 has no cgroup.kill; the pid namespace's end kills the rest, and
         # this sweep catches anything that joined the group another way.
-        _kill_all(self.paths["pids"] / "cgroup.procs")
+        _kill_all(f"{self.paths['pids']}/cgroup.procs")
 
     def remove(self) -> None:
         for path in self.paths.values():
@@ -278,19 +283,19 @@ class CgroupV1:
         return all([_rmdir_once(path) for path in self.paths.values()])
 
 
-def _rename(path: Path, name: str) -> Path:
+def _rename(path: str, name: str) -> str:
     """Rename a group in place: its tasks and limits stay with it."""
-    target = path.with_name(name)
+    target = os.path.join(os.path.dirname(path), name)
     try:
-        path.rename(target)
+        os.rename(path, target)
     except OSError as exc:
         raise SandboxError("cgroup", f"cannot rename {path} to {name}: {exc}") from exc
     return target
 
 
-def _kill_all(procs: Path) -> None:
+def _kill_all(procs: str) -> None:
     try:
-        pids = [int(line) for line in procs.read_text().split()]
+        pids = [int(line) for line in _read(procs).split()]
     except OSError:
         return
     for pid in pids:
@@ -311,8 +316,8 @@ class Hierarchy:
         if self.version == "none":
             return NoCgroup()
         if self.version == "v2":
-            return CgroupV2(self.bases["unified"] / name, limits)
-        return CgroupV1({c: base / name for c, base in self.bases.items()}, limits)
+            return CgroupV2(f"{self.bases['unified']}/{name}", limits)
+        return CgroupV1({c: f"{base}/{name}" for c, base in self.bases.items()}, limits)
 
 
 PROC_SELF = Path("/proc/self")
