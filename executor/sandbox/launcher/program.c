@@ -36,16 +36,30 @@ struct run {
     unsigned char *cursor, *end; /* the part of the message not yet read */
 };
 
+/* The kernel's struct sigaction (x86-64 and arm64 alike). */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
+/* Every signal unblocked and at its default action, as the Python path
+ * leaves them. The system call, not sigaction(): glibc refuses the two
+ * real-time signals it reserves (32 and 33), yet its posix_spawn left them
+ * ignored in the launcher, and exec would pass that on to the program. */
 static void default_signals(void)
 {
+    struct kernel_sigaction action = {.handler = SIG_DFL};
     sigset_t none;
 
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
         fail_errno("signals", "sigprocmask");
     for (int signum = 1; signum < NSIG; signum++)
-        if (signum != SIGKILL && signum != SIGSTOP)
-            signal(signum, SIG_DFL); /* glibc's reserved ones refuse: fine */
+        if (signum != SIGKILL && signum != SIGSTOP
+            && syscall(SYS_rt_sigaction, signum, &action, NULL, sizeof action.mask))
+            fail_errno("signals", "rt_sigaction");
 }
 
 static void drop_credentials(void)
