@@ -190,7 +190,25 @@ static void make_parents(char *path)
     }
 }
 
-/* Names were checked by the supervisor; /work is new and holds no links. */
+/* The supervisor checked the names; one that could leave /work is refused
+ * here too, so that a slip there never writes elsewhere in the view. */
+static void check_name(const char *name)
+{
+    const char *part = name;
+
+    if (*name == '/')
+        fail("files", "malformed: an absolute file name");
+    for (;;) {
+        size_t len = strcspn(part, "/");
+        if (len == 0 || (len <= 2 && strncmp(part, "..", len) == 0))
+            fail("files", "malformed: a file name with an empty, . or .. part");
+        if (part[len] == '\0')
+            return;
+        part += len + 1;
+    }
+}
+
+/* /work is new and holds no links: nothing on the way is followed. */
 static void write_file(struct run *run)
 {
     char *name = take_string(run), *path;
@@ -198,6 +216,7 @@ static void write_file(struct run *run)
     uint64_t size;
     int fd;
 
+    check_name(name);
     take(run, &mode, sizeof mode);
     take(run, &size, sizeof size);
     if ((uint64_t)(run->end - run->cursor) < size)
@@ -206,7 +225,7 @@ static void write_file(struct run *run)
         fail("files", "out of memory");
     make_parents(path);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              (mode_t)mode);
+              (mode_t)(mode & 0777)); /* never setuid, even on nosuid */
     if (fd < 0)
         fail_errno("files", path);
     write_all(fd, run->cursor, (size_t)size, "files");

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ from executor import config
 from executor.backends.local import LocalBackend
 from executor.errors import SandboxError
 from executor.events import StageExited
-from executor.sandbox import cgroups, launch, namespaces
+from executor.job import File
+from executor.sandbox import Spec, Stdio, cgroups, handover, launch, namespaces, seccomp
 from tests.conftest import leftover_cgroups, sandbox_processes
 from tests.executor.test_pool import job
 
@@ -87,6 +89,45 @@ def test_a_malformed_hand_over_is_refused_before_any_program(place):
     error = launch.failure_from(pending.report_fd, "none")
     assert (error.step, "malformed" in error.detail) == ("hand-over", True)
     os.close(pending.report_fd)
+
+
+@pytest.mark.parametrize("name", ["../tmp/escaped", "/tmp/escaped", "a//b", "./a"])
+def test_a_file_name_that_leaves_work_is_refused_before_any_program(place, name):
+    pending = start(place)
+    launch.wait_until_ready(pending, HOST_ID)
+    limits = config.get().stage_limits("run", 64 * 1024)
+    spec = Spec("launcher-test", "run", ["/bin/true"], {}, limits,
+                [File(name, b"planted")])  # fmt: skip
+
+    with open(os.devnull, "r+b") as null:
+        fd = null.fileno()
+        handover.send(pending.sock, spec, Stdio(fd, fd, fd))
+    end(pending)
+
+    error = launch.failure_from(pending.report_fd, "none")
+    assert (error.step, "malformed" in error.detail) == ("files", True)
+    os.close(pending.report_fd)
+
+
+def test_a_filter_too_long_for_the_kernel_fails_closed(place, monkeypatch):
+    # The kernel takes the length as 16 bits: 65537 instructions would load
+    # as the first one alone, here "allow everything".
+    allow = struct.pack("<HBBI", 0x06, 0, 0, 0x7FFF0000)  # BPF_RET | BPF_K
+    fd = os.memfd_create("long-filter", os.MFD_CLOEXEC)
+    os.write(fd, allow * 65537)
+    monkeypatch.setattr(seccomp, "program_fd", lambda: fd)
+
+    pending = start(place)
+    try:
+        with pytest.raises(SandboxError) as raised:
+            launch.wait_until_ready(pending, HOST_ID)
+    finally:
+        pending.close_sync()
+        end(pending)
+        os.close(pending.report_fd)
+        os.close(fd)
+
+    assert raised.value.step == "seccomp"
 
 
 def test_a_closed_socket_ends_the_sandbox_before_any_program(place):
