@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
+import signal
 import socket
 import struct
 import tempfile
@@ -128,6 +130,29 @@ def test_a_filter_too_long_for_the_kernel_fails_closed(place, monkeypatch):
         os.close(fd)
 
     assert raised.value.step == "seccomp"
+
+
+def test_the_init_sees_its_program_end_whatever_it_inherited(place):
+    # Exec keeps an ignored SIGCHLD; the init waits for exactly that signal.
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        pending = start(place)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    launch.wait_until_ready(pending, HOST_ID)
+    limits = config.get().stage_limits("run", 64 * 1024)
+    spec = Spec("launcher-test", "run", ["/bin/true"], {}, limits)
+
+    with open(os.devnull, "r+b") as null:
+        fd = null.fileno()
+        handover.send(pending.sock, spec, Stdio(fd, fd, fd))
+    reported, _, _ = select.select([pending.report_fd], [], [], 10)
+    frame = os.read(pending.report_fd, 4096) if reported else b""
+    os.kill(pending.helper_pid, signal.SIGKILL)  # if the init still waits
+    end(pending)
+    os.close(pending.report_fd)
+
+    assert b'"type":"exited"' in frame
 
 
 def test_a_closed_socket_ends_the_sandbox_before_any_program(place):
