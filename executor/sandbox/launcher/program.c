@@ -115,8 +115,8 @@ static void take(struct run *run, void *out, size_t len)
     run->cursor += len;
 }
 
-/* A length-prefixed string, made NUL-terminated in place of the next
- * length's first byte: copied out first. */
+/* A length-prefixed string, copied out and NUL-terminated. One with a NUL
+ * inside is refused: exec and open would see only its first part. */
 static char *take_string(struct run *run)
 {
     uint32_t len;
@@ -125,6 +125,8 @@ static char *take_string(struct run *run)
     take(run, &len, sizeof len);
     if ((size_t)(run->end - run->cursor) < len)
         fail("hand-over", "malformed: a string ends past the message");
+    if (memchr(run->cursor, '\0', len) != NULL)
+        fail("hand-over", "malformed: a NUL inside a string");
     text = malloc(len + 1);
     if (text == NULL)
         fail("hand-over", "out of memory");

@@ -111,6 +111,24 @@ def test_a_file_name_that_leaves_work_is_refused_before_any_program(place, name)
     os.close(pending.report_fd)
 
 
+def test_a_string_with_a_nul_inside_is_refused_before_any_program(place):
+    # exec would cut it short: the program would run with other arguments
+    # than the run's (Python's exec refuses them outright).
+    pending = start(place)
+    launch.wait_until_ready(pending, HOST_ID)
+    limits = config.get().stage_limits("run", 64 * 1024)
+    spec = Spec("launcher-test", "run", ["/bin/true", "one\0two"], {}, limits)
+
+    with open(os.devnull, "r+b") as null:
+        fd = null.fileno()
+        handover.send(pending.sock, spec, Stdio(fd, fd, fd))
+    end(pending)
+
+    error = launch.failure_from(pending.report_fd, "none")
+    assert (error.step, "malformed" in error.detail) == ("hand-over", True)
+    os.close(pending.report_fd)
+
+
 def test_a_filter_too_long_for_the_kernel_fails_closed(place, monkeypatch):
     # The kernel takes the length as 16 bits: 65537 instructions would load
     # as the first one alone, here "allow everything".
