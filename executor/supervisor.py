@@ -564,6 +564,9 @@ def _prepare_process(parent_pid: int) -> None:
     if os.geteuid() == 0:
         os.setgroups([])
     os.umask(0o022)
+    # Exec keeps an ignored SIGCHLD: the kernel would then reap the sandboxes'
+    # helpers and inits before the loop waits for them.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 def main(argv: list[str] | None = None) -> None:

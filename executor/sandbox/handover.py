@@ -10,7 +10,9 @@ files, rlimits and stdio, in one message over the sandbox's socket.
 All integers are little-endian. A string is a u32 length and its bytes; a
 list is a u32 count and its items. A file is its name, a u32 mode and a u64
 length followed by its bytes; an rlimit is a u32 resource and two u64
-values. launcher/program.c reads exactly this.
+values. launcher/program.c reads exactly this, and refuses (as a failed
+step, before any program) a string with a NUL inside and a file name that is
+absolute or has an empty, "." or ".." part.
 """
 
 from __future__ import annotations

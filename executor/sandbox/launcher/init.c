@@ -140,6 +140,9 @@ _Noreturn void init_main(const struct options *options)
     struct rusage children;
 
     prepare(options);
+    /* Ignored, SIGCHLD would never arrive and the program's end go unseen. */
+    if (signal(SIGCHLD, SIG_DFL) == SIG_ERR)
+        fail_errno("signals", "SIGCHLD");
     waited_set(&waited);
     sigprocmask(SIG_BLOCK, &waited, NULL);
     program = fork();

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +51,10 @@ static void read_filter(struct filter *filter)
 
     if (fstat(FD_SECCOMP, &info) != 0 || info.st_size <= 0 || info.st_size % 8)
         fail("seccomp", "no compiled filter on descriptor 7");
+    /* The count travels as an unsigned short: a longer filter would load
+     * as a prefix of itself, which may allow what the rest denies. */
+    if (info.st_size / 8 > BPF_MAXINSNS)
+        fail("seccomp", "the filter is longer than the kernel accepts");
     filter->len = (size_t)info.st_size;
     filter->code = malloc(filter->len);
     if (filter->code == NULL)

@@ -36,16 +36,30 @@ struct run {
     unsigned char *cursor, *end; /* the part of the message not yet read */
 };
 
+/* The kernel's struct sigaction (x86-64 and arm64 alike). */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
+/* Every signal unblocked and at its default action, as the Python path
+ * leaves them. The system call, not sigaction(): glibc refuses the two
+ * real-time signals it reserves (32 and 33), yet its posix_spawn left them
+ * ignored in the launcher, and exec would pass that on to the program. */
 static void default_signals(void)
 {
+    struct kernel_sigaction action = {.handler = SIG_DFL};
     sigset_t none;
 
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
         fail_errno("signals", "sigprocmask");
     for (int signum = 1; signum < NSIG; signum++)
-        if (signum != SIGKILL && signum != SIGSTOP)
-            signal(signum, SIG_DFL); /* glibc's reserved ones refuse: fine */
+        if (signum != SIGKILL && signum != SIGSTOP
+            && syscall(SYS_rt_sigaction, signum, &action, NULL, sizeof action.mask))
+            fail_errno("signals", "rt_sigaction");
 }
 
 static void drop_credentials(void)
@@ -101,8 +115,8 @@ static void take(struct run *run, void *out, size_t len)
     run->cursor += len;
 }
 
-/* A length-prefixed string, made NUL-terminated in place of the next
- * length's first byte: copied out first. */
+/* A length-prefixed string, copied out and NUL-terminated. One with a NUL
+ * inside is refused: exec and open would see only its first part. */
 static char *take_string(struct run *run)
 {
     uint32_t len;
@@ -111,6 +125,8 @@ static char *take_string(struct run *run)
     take(run, &len, sizeof len);
     if ((size_t)(run->end - run->cursor) < len)
         fail("hand-over", "malformed: a string ends past the message");
+    if (memchr(run->cursor, '\0', len) != NULL)
+        fail("hand-over", "malformed: a NUL inside a string");
     text = malloc(len + 1);
     if (text == NULL)
         fail("hand-over", "out of memory");
@@ -176,23 +192,25 @@ static void make_parents(char *path)
     }
 }
 
-/* Names were checked by the supervisor; checked again here, as everything
- * that crosses into the sandbox is: relative, and no ".." anywhere. */
+/* The supervisor checked the names; one that could leave /work is refused
+ * here too, so that a slip there never writes elsewhere in the view. */
 static void check_name(const char *name)
 {
     const char *part = name;
 
-    if (*name == '\0' || *name == '/')
-        fail("files", "malformed: an empty or absolute file name");
-    while (part) {
-        if (strncmp(part, "..", 2) == 0 && (part[2] == '/' || part[2] == '\0'))
-            fail("files", "malformed: a file name climbs out of /work");
-        part = strchr(part, '/');
-        part = part ? part + 1 : NULL;
+    if (*name == '/')
+        fail("files", "malformed: an absolute file name");
+    for (;;) {
+        size_t len = strcspn(part, "/");
+        if (len == 0 || (len <= 2 && strncmp(part, "..", len) == 0))
+            fail("files", "malformed: a file name with an empty, . or .. part");
+        if (part[len] == '\0')
+            return;
+        part += len + 1;
     }
 }
 
-/* /work is new and holds no links: the program has not run yet. */
+/* /work is new and holds no links: nothing on the way is followed. */
 static void write_file(struct run *run)
 {
     char *name = take_string(run), *path;
@@ -209,7 +227,7 @@ static void write_file(struct run *run)
         fail("files", "out of memory");
     make_parents(path);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              (mode_t)(mode & 0777));
+              (mode_t)(mode & 0777)); /* never setuid, even on nosuid */
     if (fd < 0)
         fail_errno("files", path);
     write_all(fd, run->cursor, (size_t)size, "files");
