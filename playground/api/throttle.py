@@ -75,12 +75,17 @@ def _defaults(name: str, key: ApiKey | None = None) -> Client:
     )  # fmt: skip
 
 
-@sync_to_async
-def identify(authorization: str, address: str | None) -> Client:
+async def identify(authorization: str, address: str | None) -> Client:
     """The client behind a request; an unknown or revoked key is refused."""
     given = bearer_token(authorization) or ""
     if not given.startswith(KEY_PREFIX):
+        # No key, no database: answered in the loop, without a thread hop.
         return _defaults(f"address {address or 'unknown'}")
+    return await _key_client(given)
+
+
+@sync_to_async
+def _key_client(given: str) -> Client:
     key = ApiKey.objects.filter(prefix=given[:12], revoked=False).first()
     if key is None or not secrets.compare_digest(key.key_hash, hash_key(given)):
         raise Refused("this API key is unknown or revoked; ask the site's "
