@@ -1,11 +1,19 @@
-"""Writing the audit record of a run, from the page and from the API."""
+"""Writing the audit record of a run, from the page and from the API.
 
+One thread of the web process writes every record, over a database
+connection it keeps: a worker thread and a new connection for each run cost
+more than the insert itself. A run waits for its record before it answers.
+"""
+
+import asyncio
 import logging
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from executor.job import Job
@@ -15,6 +23,7 @@ from playground.models import RunRecord
 log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
+WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
 
 
 def content_enabled() -> bool:
@@ -56,20 +65,37 @@ async def record(
     """Keep the run's record; a failure to write it is logged, never raised."""
     last = list(results.values())[-1] if results else None
     code = "\n".join(f.content.decode("utf-8", "replace") for f in job.files)
+    kept = RunRecord(
+        run_id=job.run_id,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        client=client,
+        surface=surface,
+        language=job.language,
+        version=job.version,
+        status=(last.status or "") if last else "XX",
+        stages=[_stage_summary(s, r) for s, r in results.items()],
+        host=HOST,
+        code=code if content_enabled() else "",
+        output=output if content_enabled() else "",
+    )
+    written = asyncio.get_running_loop().run_in_executor(WRITER, _write, kept)
+    # A client that leaves cancels its run's task; its record is still kept.
+    await asyncio.shield(written)
+
+
+def _write(kept: RunRecord) -> None:
     try:
-        await RunRecord.objects.acreate(
-            run_id=job.run_id,
-            started_at=started_at,
-            finished_at=timezone.now(),
-            client=client,
-            surface=surface,
-            language=job.language,
-            version=job.version,
-            status=(last.status or "") if last else "XX",
-            stages=[_stage_summary(s, r) for s, r in results.items()],
-            host=HOST,
-            code=code if content_enabled() else "",
-            output=output if content_enabled() else "",
-        )
+        _insert(kept)
     except Exception:
-        log.exception("run_id=%s audit record not written", job.run_id)
+        log.exception("run_id=%s audit record not written", kept.run_id)
+
+
+def _insert(kept: RunRecord) -> None:
+    try:
+        kept.save(force_insert=True)
+    except DatabaseError:
+        # The kept connection may be the trouble (the database restarted, or
+        # dropped it while idle): try once more on a new one.
+        connection.close()
+        kept.save(force_insert=True)
