@@ -14,12 +14,11 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.exceptions import SuspiciousFileOperation  # noqa: E402
-from django.core.handlers.asgi import ASGIHandler, get_script_prefix  # noqa: E402
 from django.http import HttpResponseNotFound  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from playground.api.consumers import NoSuchSocket, RunConsumer  # noqa: E402
-from playground.inloop import serves_json_api  # noqa: E402
+from playground.handler import Handler  # noqa: E402
 from playground.registry import registry  # noqa: E402
 
 # Validate every runtime file and detect the versions now, once, rather than
@@ -32,26 +31,6 @@ websockets = SessionMiddlewareStack(
         re_path(r"", NoSuchSocket.as_asgi()),
     ])
 )  # fmt: skip
-
-
-class DjangoHttp(ASGIHandler):
-    """Django's handler; a JSON API request gets no thread of its own."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # Django starts a thread for each request's synchronous code and joins
-        # it at the end. The JSON API runs in the loop (playground/inloop.py):
-        # what little Django still runs synchronously for it, its request
-        # signals, goes to the one thread Django keeps for such calls.
-        if scope["type"] == "http" and serves_json_api(_path_info(scope)):
-            await self.handle(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
-
-
-def _path_info(scope: Any) -> str:
-    # As Django's request computes it.
-    path: str = scope["path"]
-    return path.removeprefix(get_script_prefix(scope))
 
 
 class StaticFiles(ASGIStaticFilesHandler):
@@ -84,7 +63,7 @@ def same_site_websockets(app: Any) -> Any:
 application = ProtocolTypeRouter(
     {
         # The site serves its own static files: one machine needs no web server.
-        "http": StaticFiles(DjangoHttp()),
+        "http": StaticFiles(Handler()),
         "websocket": same_site_websockets(websockets),
     }
 )

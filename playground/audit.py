@@ -1,29 +1,27 @@
 """Writing the audit record of a run, from the page and from the API.
 
-One thread of the web process writes every record, over a database
-connection it keeps: a worker thread and a new connection for each run cost
-more than the insert itself. A run waits for its record before it answers.
+Records are written on the database thread (playground/dbthread.py); a run
+waits for its record before it answers.
 """
 
 import asyncio
 import logging
 import os
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from executor.job import Job
 from executor.results import StageResult
+from playground import dbthread
 from playground.models import RunRecord
 
 log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
-WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
 
 
 def content_enabled() -> bool:
@@ -79,23 +77,14 @@ async def record(
         code=code if content_enabled() else "",
         output=output if content_enabled() else "",
     )
-    written = asyncio.get_running_loop().run_in_executor(WRITER, _write, kept)
+    loop = asyncio.get_running_loop()
+    written = loop.run_in_executor(dbthread.EXECUTOR, _write, kept)
     # A client that leaves cancels its run's task; its record is still kept.
     await asyncio.shield(written)
 
 
 def _write(kept: RunRecord) -> None:
     try:
-        _insert(kept)
+        dbthread.retried(partial(kept.save, force_insert=True))
     except Exception:
         log.exception("run_id=%s audit record not written", kept.run_id)
-
-
-def _insert(kept: RunRecord) -> None:
-    try:
-        kept.save(force_insert=True)
-    except DatabaseError:
-        # The kept connection may be the trouble (the database restarted, or
-        # dropped it while idle): try once more on a new one.
-        connection.close()
-        kept.save(force_insert=True)
