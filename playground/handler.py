@@ -22,7 +22,7 @@ from django.dispatch import Signal
 from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
-from playground.inloop import serves_json_api
+from playground.inloop import SCOPE_KEY, serves_json_api
 
 
 class Handler(ASGIHandler):
@@ -30,6 +30,7 @@ class Handler(ASGIHandler):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and serves_json_api(_path_info(scope)):
+            scope[SCOPE_KEY] = True  # for the middleware: resolved once
             await self.handle_in_loop(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)

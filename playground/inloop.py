@@ -27,9 +27,14 @@ from django.utils.deprecation import MiddlewareMixin
 
 View = Callable[..., Any]
 
+# Set by the ASGI handler (playground/handler.py), which has resolved the path
+# already; requests from elsewhere (the test client) resolve it here.
+SCOPE_KEY = "playground.json_api"
+
 
 def json_api(view: View) -> View:
-    """Mark a CSRF-exempt API view that uses no session, user or message."""
+    """Mark a CSRF-exempt API view that uses no session, user or message, and
+    the database only on the database thread (playground/dbthread.py)."""
     view.json_api = True  # type: ignore[attr-defined]
     return view
 
@@ -46,8 +51,10 @@ def _in_loop(request: HttpRequest) -> bool:
     # Every middleware asks: resolve the path once per request.
     known: bool | None = getattr(request, "in_loop", None)
     if known is None:
+        known = getattr(request, "scope", {}).get(SCOPE_KEY)
+    if known is None:
         known = serves_json_api(request.path_info, getattr(request, "urlconf", None))
-        request.in_loop = known  # type: ignore[attr-defined]
+    request.in_loop = known  # type: ignore[attr-defined]
     return known
 
 
