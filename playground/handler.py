@@ -36,7 +36,8 @@ class Handler(ASGIHandler):
             await super().__call__(scope, receive, send)
 
     async def handle_in_loop(self, scope: Any, receive: Any, send: Any) -> None:
-        """Django's handle(), its signals sent and its response closed here."""
+        """Django's handle(), its signals sent and its response closed here.
+        Follows Django 5.2's ASGIHandler.handle: compare it on an upgrade."""
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
