@@ -3,10 +3,10 @@
 import os
 from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
-django_http = get_asgi_application()
+django.setup(set_prefix=False)  # as get_asgi_application() does
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
@@ -18,6 +18,7 @@ from django.http import HttpResponseNotFound  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from playground.api.consumers import NoSuchSocket, RunConsumer  # noqa: E402
+from playground.handler import Handler  # noqa: E402
 from playground.registry import registry  # noqa: E402
 
 # Validate every runtime file and detect the versions now, once, rather than
@@ -62,7 +63,7 @@ def same_site_websockets(app: Any) -> Any:
 application = ProtocolTypeRouter(
     {
         # The site serves its own static files: one machine needs no web server.
-        "http": StaticFiles(django_http),
+        "http": StaticFiles(Handler()),
         "websocket": same_site_websockets(websockets),
     }
 )

@@ -1,15 +1,22 @@
-"""Writing the audit record of a run, from the page and from the API."""
+"""Writing the audit record of a run, from the page and from the API.
 
+Records are written on the database thread (playground/dbthread.py); a run
+waits for its record before it answers.
+"""
+
+import asyncio
 import logging
 import os
 import socket
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
 
 from executor.job import Job
 from executor.results import StageResult
+from playground import dbthread
 from playground.models import RunRecord
 
 log = logging.getLogger(__name__)
@@ -56,20 +63,28 @@ async def record(
     """Keep the run's record; a failure to write it is logged, never raised."""
     last = list(results.values())[-1] if results else None
     code = "\n".join(f.content.decode("utf-8", "replace") for f in job.files)
+    kept = RunRecord(
+        run_id=job.run_id,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        client=client,
+        surface=surface,
+        language=job.language,
+        version=job.version,
+        status=(last.status or "") if last else "XX",
+        stages=[_stage_summary(s, r) for s, r in results.items()],
+        host=HOST,
+        code=code if content_enabled() else "",
+        output=output if content_enabled() else "",
+    )
+    loop = asyncio.get_running_loop()
+    written = loop.run_in_executor(dbthread.EXECUTOR, _write, kept)
+    # A client that leaves cancels its run's task; its record is still kept.
+    await asyncio.shield(written)
+
+
+def _write(kept: RunRecord) -> None:
     try:
-        await RunRecord.objects.acreate(
-            run_id=job.run_id,
-            started_at=started_at,
-            finished_at=timezone.now(),
-            client=client,
-            surface=surface,
-            language=job.language,
-            version=job.version,
-            status=(last.status or "") if last else "XX",
-            stages=[_stage_summary(s, r) for s, r in results.items()],
-            host=HOST,
-            code=code if content_enabled() else "",
-            output=output if content_enabled() else "",
-        )
+        dbthread.retried(partial(kept.save, force_insert=True))
     except Exception:
-        log.exception("run_id=%s audit record not written", job.run_id)
+        log.exception("run_id=%s audit record not written", kept.run_id)

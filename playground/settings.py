@@ -47,15 +47,17 @@ INSTALLED_APPS = [
     "playground.apps.PlaygroundConfig",
 ]
 
+# Django's own middleware, as subclasses that run in the event loop for the
+# JSON API (playground/inloop.py); the pages get them unchanged.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "playground.inloop.Security",
     "playground.middleware.content_security_policy",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "playground.inloop.Sessions",
+    "playground.inloop.Common",
+    "playground.inloop.Csrf",
+    "playground.inloop.Authentication",
+    "playground.inloop.Messages",
+    "playground.inloop.FrameOptions",
 ]
 
 ROOT_URLCONF = "playground.urls"

@@ -7,6 +7,7 @@ PLAYGROUND_RUN_BURST) and a cap on runs in flight
 lives in Django's cache, shared by every web process that shares the cache.
 """
 
+import asyncio
 import hashlib
 import logging
 import math
@@ -14,10 +15,11 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from functools import partial
 
-from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
+from playground import dbthread
 from playground.models import ApiKey
 
 log = logging.getLogger(__name__)
@@ -75,12 +77,20 @@ def _defaults(name: str, key: ApiKey | None = None) -> Client:
     )  # fmt: skip
 
 
-@sync_to_async
-def identify(authorization: str, address: str | None) -> Client:
+async def identify(authorization: str, address: str | None) -> Client:
     """The client behind a request; an unknown or revoked key is refused."""
     given = bearer_token(authorization) or ""
     if not given.startswith(KEY_PREFIX):
+        # No key, no database: answered in the loop, without a thread hop.
         return _defaults(f"address {address or 'unknown'}")
+    # The request keeps no connection of its own (playground/dbthread.py).
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        dbthread.EXECUTOR, dbthread.retried, partial(_key_client, given)
+    )
+
+
+def _key_client(given: str) -> Client:
     key = ApiKey.objects.filter(prefix=given[:12], revoked=False).first()
     if key is None or not secrets.compare_digest(key.key_hash, hash_key(given)):
         raise Refused("this API key is unknown or revoked; ask the site's "

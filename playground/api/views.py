@@ -21,6 +21,7 @@ from executor.results import StageResult
 from playground import audit
 from playground.api import packages, throttle
 from playground.api.results import RunRefused, collect
+from playground.inloop import json_api
 from playground.registry import registry
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def runtime_list() -> list[dict[str, Any]]:
     return listed
 
 
+@json_api
 @csrf_exempt  # another method gets the JSON 405, not Django's CSRF page
 @allow("GET")
 def runtimes(request: HttpRequest) -> JsonResponse:
@@ -94,6 +96,7 @@ def refused(status: int, exc: Exception, retry_after: int = 0) -> JsonResponse:
     return response
 
 
+@json_api
 @csrf_exempt
 @allow("POST")
 async def execute(request: HttpRequest) -> JsonResponse:
@@ -147,6 +150,7 @@ async def _run(job: Job, client: str) -> dict[str, Any]:
     return stages
 
 
+@json_api
 @csrf_exempt
 async def packages_view(request: HttpRequest) -> JsonResponse:
     """GET lists runtimes; POST installs and DELETE removes one (admin only)."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.test import AsyncClient
 from django.utils import timezone
 
@@ -35,6 +37,23 @@ async def test_an_api_run_is_recorded_without_its_code_or_output():
     assert record.stages[0]["stage"] == "run" and record.stages[0]["code"] == 0
     assert record.host and record.finished_at >= record.started_at
     assert (record.code, record.output) == ("", "")
+
+
+async def test_a_write_that_fails_is_tried_once_more(monkeypatch):
+    # The writer keeps its connection; one the database dropped fails once.
+    failures = [OperationalError("server closed the connection unexpectedly")]
+    save = RunRecord.save
+
+    def flaky(self: RunRecord, *args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunRecord, "save", flaky)
+    await execute()
+
+    assert not failures
+    assert await RunRecord.objects.acount() == 1
 
 
 async def test_code_and_output_are_kept_when_enabled(monkeypatch):
