@@ -404,7 +404,6 @@ class Supervisor:
             process.init_pidfd = None
         process.cgroup.kill()
         result = process.result()
-        process.log(result)
         # Every task of the stage has SIGKILL pending and never returns to
         # user space, so its host ids may serve another stage at once.
         if process.host_index >= 0:
@@ -419,6 +418,7 @@ class Supervisor:
             self._start_stage(run)
         else:
             self._finish_run(run, stage.name, result)
+        process.log(result)  # once the verdict is on its way
         self.sweeper.remove(run.job.run_id, process.cgroup)
 
     def _emit_exit(self, run_id: str, stage: str, result: StageResult) -> None:
@@ -431,6 +431,7 @@ class Supervisor:
     def _finish_run(self, run: Run, stage: str, result: StageResult) -> None:
         self._emit_exit(run.job.run_id, stage, result)
         self._emit(messages.FinishedEvent(type="finished", run_id=run.job.run_id))
+        self.control.flush()  # the client waits for nothing else
         del self.runs[run.job.run_id]
         self.free_slots.append(run.slot)
         self._start_waiting()

@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from playground.registry import registry
 from tests.conftest import execute, sandbox_processes
 from tests.escapes.running import FAST, timed
 
@@ -36,6 +37,7 @@ echo done
     ids=["double-forked-daemon", "background-and-setsid"],
 )
 async def test_nothing_of_a_run_outlives_its_verdict(backend, language, source, stdout):
+    registry()  # detecting the runtimes' versions is no part of the run
     result, elapsed = await timed(execute(backend, language, source))
     # Checked at once, with no grace period: the verdict means it is over.
     assert sandbox_processes(set(backend.supervisor_pids())) == []
