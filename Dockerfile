@@ -20,6 +20,7 @@ COPY requirements.lock ./
 RUN python3 -m venv .venv \
     && .venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY . .
+RUN bash scripts/launcher.sh
 RUN useradd --system --uid 10001 --home-dir /app/var --no-create-home web \
     && mkdir -p var && chown web var
 

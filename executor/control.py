@@ -1,7 +1,8 @@
 """The supervisor's end of the control socket: frames in, frames out.
 
 Reads never block the supervisor's loop, and neither do writes: frames wait
-in an outbox until the backend reads them."""
+in an outbox, which the loop flushes once per turn (one send for all the
+frames of a turn), and until the backend reads them."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class ControlChannel:
     def send(self, header: Any, payload: bytes = b"") -> None:
         if self.open:
             self.outbox += messages.encode(header, payload)
+
+    def flush(self) -> None:
+        """Send what this turn of the loop queued, unless a send waits."""
+        if self.outbox and self.sock.fileno() not in self.loop.writers:
             self._flush()
 
     def flush_blocking(self) -> None:
@@ -67,7 +72,7 @@ class ControlChannel:
         del self.outbox[:sent]
         if self.outbox:
             self.loop.watch(self.sock.fileno(), write=self._flush)
-        else:
+        elif self.sock.fileno() in self.loop.writers:
             self.loop.unwatch(self.sock.fileno(), read=False)
 
     def _close(self) -> None:

@@ -18,19 +18,18 @@ backs off; runs then take the per-run path, which fails closed on its own.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
-import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from executor.errors import SandboxError
 from executor.loop import Loop
-from executor.messages import Decoder, FrameError
-from executor.sandbox import cgroups, launch
+from executor.sandbox import cgroups, handover, launch
 from executor.sandbox.launch import Launched, Pending
 
 log = logging.getLogger(__name__)
@@ -38,8 +37,9 @@ log = logging.getLogger(__name__)
 # What a pooled sandbox is built for: the runtime's read-only paths and the
 # size of /work, /tmp and /dev/shm (only its init could change that later).
 View = tuple[tuple[str, ...], int]
-# Until a run writes its own, an idle member may hold its three processes and a
-# little memory; the cgroup is made with these and they are replaced at hand-over.
+# The first members' cgroup limits; later ones are made with the last run's,
+# so that a run like it writes none at hand-over. Before then a member holds
+# only the launcher's own processes.
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
@@ -55,13 +55,19 @@ class Member:
     cgroup: cgroups.Cgroup
     pending: Pending
     announced: bool = False  # the program child said it is ready
-    decoder: Decoder = field(default_factory=Decoder)
+    # Set for a sandbox made on demand for one stage: called once it is
+    # ready, or with the step that failed. Such a member is never pooled.
+    on_ready: Callable[[Member], None] | None = None
+    on_failed: Callable[[SandboxError], None] | None = None
+    discarded: bool = False
 
     @property
     def ready(self) -> bool:
-        """Isolated and waiting: the child is ready and the init's pid known
-        (the two arrive on different descriptors, in either order)."""
-        return self.announced and self.pending.init_pid != 0
+        """Isolated and waiting: the program child is ready, the init's pid
+        known and the helper gone (each arrives on its own descriptor, in any
+        order)."""
+        pending = self.pending
+        return self.announced and pending.init_pid != 0 and pending.helper_reaped
 
     @property
     def sock(self) -> socket.socket:
@@ -91,13 +97,14 @@ class Pool:
         self.ids = ids  # shared with the supervisor: free host id indexes
         self.members: list[Member] = []
         self.wanted: View = ((), workdir_bytes)
+        self.wanted_limits = IDLE_LIMITS
         self.numbers = itertools.count()
         self.backoff = 0.0
         self.retry_at = 0.0
 
-    def take(self, view: View) -> Member | None:
+    def take(self, view: View, limits: cgroups.CgroupLimits) -> Member | None:
         """A ready member with this view, now the caller's; None if none."""
-        self.wanted = view
+        self.wanted, self.wanted_limits = view, limits
         for member in self.members:
             if member.ready and member.view == view:
                 self._forget(member)
@@ -122,21 +129,52 @@ class Pool:
         index = self.ids.pop()
         name = f"pool-{next(self.numbers)}"
         try:
-            member = self._launch(name, index)
+            member = self._launch(name, self.wanted, self.wanted_limits, index)
         except SandboxError as exc:
             self.ids.append(index)
             self._failed(name, exc)
             return
         self.members.append(member)
+        self._watch(member)
+
+    def launch_for(
+        self,
+        name: str,
+        view: View,
+        limits: cgroups.CgroupLimits,
+        ready: Callable[[Member], None],
+        failed: Callable[[SandboxError], None],
+    ) -> Member:
+        """A sandbox made now for one stage, its cgroup named after it, driven
+        by the loop as the pool's own are, so that the loop never waits for
+        it; `ready` or `failed` is called once. Raises SandboxError if it
+        cannot even start."""
+        index = self.ids.pop()
+        try:
+            member = self._launch(name, view, limits, index)
+        except SandboxError:
+            self.ids.append(index)
+            raise
+        member.on_ready, member.on_failed = ready, failed
+        self._watch(member)
+        return member
+
+    def cancel(self, member: Member) -> None:
+        """End a sandbox made for a stage that no longer wants it."""
+        self._discard(member)
+
+    def _watch(self, member: Member) -> None:
         pending = member.pending
         self.loop.watch(pending.up_r, read=lambda: self._on_helper(member))
         self.loop.watch(member.sock.fileno(), read=lambda: self._on_socket(member))
         self.loop.watch(pending.helper_pidfd, read=lambda: self._on_helper_exit(member))
 
-    def _launch(self, name: str, index: int) -> Member:
-        cgroup = self.hierarchy.create(name, IDLE_LIMITS)
+    def _launch(
+        self, name: str, view: View, limits: cgroups.CgroupLimits, index: int
+    ) -> Member:
+        cgroup = self.hierarchy.create(name, limits)
         try:
-            paths, workdir_bytes = self.wanted
+            paths, workdir_bytes = view
             pending = launch.launch_pooled(
                 list(paths), workdir_bytes, cgroup.join_paths(), self.root
             )
@@ -144,38 +182,65 @@ class Pool:
             _remove(cgroup)
             raise
         os.set_blocking(pending.report_fd, False)
-        return Member(name, self.wanted, index, cgroup, pending)
+        return Member(name, view, index, cgroup, pending)
 
     def _on_helper(self, member: Member) -> None:
+        pending = member.pending
         try:
-            if member.pending.advance(self.host_id(member.host_index)):
-                self.loop.unwatch(member.pending.up_r)
-                member.pending.close_sync()
+            if pending.advance(self.host_id(member.host_index)):
+                self.loop.unwatch(pending.up_r)
+                pending.close_sync()
+                # From here an exit of the init means the sandbox failed.
+                on_exit = functools.partial(self._on_init_exit, member)
+                self.loop.watch(pending.init_pidfd, read=on_exit)
+                self._maybe_ready(member)
         except (SandboxError, OSError) as exc:
-            self._discard(member)
-            self._failed(member.name, _as_error(exc))
+            self._fail(member, _as_error(exc))
+
+    def _on_helper_exit(self, member: Member) -> None:
+        """The helper exits once it has started the init, or on a failure."""
+        pending = member.pending
+        self.loop.unwatch(pending.helper_pidfd)
+        pending.reap_helper()
+        if pending.up_r >= 0:
+            self._on_helper(member)  # its last words: the init's pid, or none
+        if not member.discarded and pending.init_pid == 0:
+            self._fail(member, launch.failure_from(pending.report_fd, "pool"))
+        elif not member.discarded:
+            self._maybe_ready(member)
+
+    def _on_init_exit(self, member: Member) -> None:
+        self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
     def _on_socket(self, member: Member) -> None:
         try:
-            data = member.sock.recv(4096)
-            frames = list(member.decoder.feed(data))
-        except (OSError, FrameError):
-            data, frames = b"", []
-        if data and not frames:
-            return  # the rest of the frame is on its way
-        if frames and frames[0].type == "ready":
+            data = member.sock.recv(1)
+        except OSError:
+            data = b""
+        if data == handover.READY:
             member.announced = True
-            self.backoff = 0.0
             self.loop.unwatch(member.sock.fileno())
+            self._maybe_ready(member)
             return
-        error = launch.failure_from(member.pending.report_fd, "pool")
-        self._discard(member)
-        self._failed(member.name, error)
+        self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
-    def _on_helper_exit(self, member: Member) -> None:
-        error = launch.failure_from(member.pending.report_fd, "pool")
+    def _maybe_ready(self, member: Member) -> None:
+        if not member.ready:
+            return
+        if member.on_ready is None:
+            self.backoff = 0.0
+            return
+        self._forget(member)
+        member.on_ready(member)
+
+    def _fail(self, member: Member, exc: SandboxError) -> None:
+        if member.discarded:
+            return  # another of its descriptors told first
         self._discard(member)
-        self._failed(member.name, error)
+        if member.on_failed is None:
+            self._failed(member.name, exc)
+        else:
+            member.on_failed(exc)
 
     def _failed(self, name: str, exc: SandboxError) -> None:
         self.backoff = min(max(self.backoff * 2, FIRST_BACKOFF_SECONDS),
@@ -191,15 +256,21 @@ class Pool:
 
     def _forget(self, member: Member) -> None:
         """Stop watching a member: it leaves the pool (taken or discarded)."""
-        self.members.remove(member)
+        if member in self.members:
+            self.members.remove(member)
         pending = member.pending
-        for fd in (pending.up_r, member.sock.fileno(), pending.helper_pidfd):
+        watched = [pending.up_r, member.sock.fileno(), pending.init_pidfd]
+        if not pending.helper_reaped:
+            watched.append(pending.helper_pidfd)
+        for fd in watched:
             if fd >= 0:
                 self.loop.unwatch(fd)
 
     def _discard(self, member: Member) -> None:
-        if member in self.members:
-            self._forget(member)
+        if member.discarded:
+            return  # its descriptors are closed and may be another's now
+        member.discarded = True
+        self._forget(member)
         discard(member)
         self.ids.append(member.host_index)
 
@@ -211,17 +282,9 @@ class Pool:
 
 def discard(member: Member) -> None:
     """End a member that will run nothing, and remove its cgroup."""
-    pending = member.pending
-    pending.close_sync()
-    pending.sock.close()
+    member.pending.sock.close()
     member.cgroup.kill()
-    try:
-        signal.pidfd_send_signal(pending.helper_pidfd, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    os.waitpid(pending.helper_pid, 0)
-    os.close(pending.helper_pidfd)
-    os.close(pending.report_fd)
+    member.pending.end()
     _remove(member.cgroup)
 
 

@@ -7,12 +7,14 @@ its limits, and the result it ends with.
     stderr pipe (r)             stderr pipe (w)
     report pipe (r)             (the init writes it)
 
-A stage ends when its helper process exits; output still in the pipes is then
-drained for a short while, and the cgroup is read and removed.
+A stage ends when the supervisor's child that holds its sandbox exits;
+output still in the pipes is then drained for a short while, and the cgroup
+is read and removed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -25,14 +27,17 @@ from executor.errors import SandboxError
 from executor.job import File, Stage
 from executor.messages import Decoder
 from executor.results import StageResult, judge
-from executor.sandbox import Spec, Stdio, cgroups, handover, namespaces, step
-from executor.sandbox.launch import Launched, launch
+from executor.sandbox import Spec, Stdio, cgroups, handover, launch, namespaces, step
+from executor.sandbox.launch import Launched
 
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 0.25
-# Processes the sandbox itself adds to the pids count: the helper and the init.
-SANDBOX_PROCESSES = 2
+PIPE_BYTES = 256 * 1024
+# Processes a sandbox itself adds to its stage's pids count: the launcher's
+# init (its helper is gone before the run), or a forked helper and init.
+LAUNCHED_PROCESSES = 1
+FORKED_PROCESSES = 2
 
 
 def _open_pty() -> tuple[int, int]:
@@ -55,6 +60,15 @@ def _open_pty() -> tuple[int, int]:
     return master, slave
 
 
+def _widen(pipe: int) -> None:
+    """A bigger pipe for stdout: a program writing fast wakes the supervisor
+    (and every hop after it) once per 256 KiB rather than per 64 KiB."""
+    try:
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass  # over this user's pipe quota: the default size still works
+
+
 @dataclass
 class Streams:
     """The supervisor's ends of a stage's stdio."""
@@ -70,6 +84,7 @@ class Streams:
         declares that its stdout must stay a pipe)."""
         stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        _widen(out_r)
         outputs = {out_r: "stdout", stderr_r: "stderr"}
         if terminal:
             stdin, slave = _open_pty()
@@ -107,7 +122,7 @@ class StageProcess:
     files: list[File] = field(default_factory=list)
     report: Decoder = field(default_factory=Decoder)
     init_pidfd: int | None = None
-    helper_done: bool = False
+    sandbox_gone: bool = False
     children_cpu_ms: int = 0
     children_peak_bytes: int = 0
     report_open: bool = True
@@ -116,10 +131,10 @@ class StageProcess:
     cpu_base_ms: int = 0  # what the cgroup had used before the stage began
 
     def start(self, spec: Spec, host_id: int, root: str) -> None:
-        """A sandbox made for this stage alone."""
+        """A forked sandbox, made for this (compile) stage alone."""
         try:
             _hand_over(self.streams.child, host_id)
-            self.launched = launch(
+            self.launched = launch.launch(
                 spec, self.streams.child, self.cgroup.join_paths(), host_id, root
             )
             self.init_pidfd = _pidfd(self.launched.init_pid)
@@ -227,14 +242,12 @@ class StageProcess:
             return self.children_peak_bytes
         return self.cgroup.memory_peak_bytes()
 
-    def over_cpu(self) -> bool:
-        return self.cpu_ms() > self.stage.limits.cpu_time_ms
-
     def result(self) -> StageResult:
-        """Judge the stage; call once, after the helper has exited."""
+        """Judge the stage; call once, after its sandbox has exited."""
         if self.ended is None:
             self.ended = time.monotonic()
-        if self.over_cpu() and self.kill_reason is None:
+        cpu_ms, oom_killed = self.cpu_ms(), self.cgroup.oom_killed()
+        if cpu_ms > self.stage.limits.cpu_time_ms and self.kill_reason is None:
             self.kill_reason = "cpu"
         code, signum = _decode(self.wait_status)
         reason = self.kill_reason
@@ -242,24 +255,19 @@ class StageProcess:
             reason = "setup"
         elif self.wait_status is None and reason is None:
             # The out-of-memory killer may take the init with the program.
-            reason = None if self.cgroup.oom_killed() else "lost"
+            reason = None if oom_killed else "lost"
             signum = signal.SIGKILL if reason is None else None
         elif self.wait_status is None:
             signum = signal.SIGKILL  # we ended it before the program ended
         status, message = judge(
-            self.stage.name,
-            self.stage.limits,
-            code,
-            signum,
-            reason,
-            self.cgroup.oom_killed(),
+            self.stage.name, self.stage.limits, code, signum, reason, oom_killed
         )
         return StageResult(
             status=status,
             code=code,
             signal=_signal_name(signum),
             message=message,
-            cpu_time_ms=self.cpu_ms(),
+            cpu_time_ms=cpu_ms,
             wall_time_ms=self.wall_ms(),
             memory_bytes=self.memory_bytes(),
             stdout_truncated=self.kill_reason == "stdout",

@@ -3,8 +3,9 @@
     web process or Celery worker (asyncio, threads)
       | control socket, both ways: executor.messages frames
     supervisor (this module: a selectors loop, no threads)
-      | per stage: stdio pipes or a pty, a report pipe, the helper's pidfd
-    helper -> init (pid 1) -> program        (executor.sandbox)
+      | per stage: stdio pipes or a pty, a report pipe, a pidfd of its child
+    launcher: helper -> init (pid 1, the supervisor's child) -> program
+    or, for a compile stage, helper -> init -> program, forked here
 
 Forking from a threaded asyncio process is unsafe, so the web process never
 forks sandboxes itself; it starts this process once and sends it jobs. The
@@ -36,13 +37,19 @@ from executor import messages
 from executor.config import DEFAULT_POOL_SIZE, LIMIT_DEFAULTS
 from executor.control import ControlChannel
 from executor.errors import SandboxError
-from executor.job import File, Job
+from executor.job import File, Job, Stage
 from executor.loop import Loop
-from executor.pool import Member, Pool, discard
-from executor.results import StageResult
+from executor.pool import Member, Pool, View, discard
+from executor.results import StageResult, judge
 from executor.sandbox import Spec, cgroups, seccomp
 from executor.sandbox.init import FORWARDED
-from executor.stage import DRAIN_SECONDS, SANDBOX_PROCESSES, StageProcess, Streams
+from executor.stage import (
+    DRAIN_SECONDS,
+    FORKED_PROCESSES,
+    LAUNCHED_PROCESSES,
+    StageProcess,
+    Streams,
+)
 from executor.stdin import StdinFeed
 from executor.sweeper import Sweeper
 
@@ -51,7 +58,7 @@ log = logging.getLogger(__name__)
 MIN_CHECK_SECONDS = 0.01
 DEFAULT_WORKDIR_BYTES = LIMIT_DEFAULTS["workdir_bytes"]
 BUSY = "the playground is busy: too many programs are waiting to run; try again"
-READ_BYTES = 65536
+READ_BYTES = 256 * 1024  # a whole stdout pipe (executor.stage.PIPE_BYTES)
 
 
 @dataclass
@@ -66,6 +73,7 @@ class Run:
     stdin: StdinFeed = field(default_factory=lambda: StdinFeed(b"", False))
     stopped: bool = False
     draining_until: float | None = None
+    launching: Member | None = None  # its sandbox, while it is being made
 
 
 class Supervisor:
@@ -105,12 +113,14 @@ class Supervisor:
 
     def serve(self) -> None:
         while self.running or self.runs:
-            # Refill only when no event is waiting: a run never waits for it.
-            idle = self.running and self.pool.needs_refill()
+            # Refill only when no run is in flight and no event is waiting:
+            # a run never shares the loop (or a CPU) with making a sandbox.
+            idle = self.running and not self.runs and self.pool.needs_refill()
             self.loop.run_once(0 if idle else self._next_check())
             if idle and not self.loop.handled:
                 self.pool.refill_one()
             self._check_limits()
+            self.control.flush()
             self.sweeper.sweep()
         self.pool.close()
         self.sweeper.finish()
@@ -190,42 +200,75 @@ class Supervisor:
 
     def _start_stage(self, run: Run) -> None:
         job, stage = run.job, run.job.stages[run.stage_index]
-        limits = stage.limits
         self._emit(
             messages.StageEvent(type="stage", run_id=job.run_id, stage=stage.name)
         )
         name = f"{job.run_id}-{stage.name}"
-        wanted = cgroups.CgroupLimits(
-            limits.memory_bytes, limits.processes + SANDBOX_PROCESSES, 1.0
-        )
-        member = None
-        if stage.name == "run":  # a compile stage's init also collects files
-            member = self.pool.take((tuple(job.readonly_paths), limits.workdir_bytes))
+        if stage.name == "compile":  # its init also sends back the files
+            self._start_forked(run, name, _cgroup_limits(stage, FORKED_PROCESSES))
+            return
+        wanted = _cgroup_limits(stage, LAUNCHED_PROCESSES)
+        view = (tuple(job.readonly_paths), stage.limits.workdir_bytes)
+        member = self.pool.take(view, wanted)
+        if member is None:
+            self._launch_for(run, name, view, wanted)
+            return
         try:
-            if member is not None:
-                cgroup = _claim(member, name, wanted)
-            else:
-                cgroup = self.hierarchy.create(name, wanted)
+            _claim(member, name, wanted)
         except SandboxError as exc:
-            if member is not None:
-                self.free_ids.append(member.host_index)
+            self.free_ids.append(member.host_index)
             self._fail_before_start(run, exc)
             return
+        log.debug("run_id=%s pooled sandbox %s", job.run_id, member.name)
+        self._hand_over(run, member)
+
+    def _launch_for(
+        self, run: Run, name: str, view: View, wanted: cgroups.CgroupLimits
+    ) -> None:
+        """No pooled sandbox fits: make one now, without waiting for it."""
+
+        def failed(exc: SandboxError) -> None:
+            run.launching = None
+            self._fail_before_start(run, exc)
+
+        try:
+            run.launching = self.pool.launch_for(
+                name, view, wanted, functools.partial(self._launched, run), failed
+            )
+        except SandboxError as exc:
+            self._fail_before_start(run, exc)
+
+    def _launched(self, run: Run, member: Member) -> None:
+        run.launching = None  # a stop meanwhile would have cancelled it
+        self._hand_over(run, member)
+
+    def _hand_over(self, run: Run, member: Member) -> None:
+        """Give the stage to a sandbox whose program child waits for it."""
+        process = self._new_process(run, member.cgroup)
+        process.host_index = member.host_index
+        host_id = self._host_id(member.host_index)
+        spec = self._spec(run, member.cgroup)
+        process.start_pooled(spec, member.launched, member.sock, host_id)
+        self._watch_stage(run, process)
+
+    def _start_forked(self, run: Run, name: str, wanted: cgroups.CgroupLimits) -> None:
+        try:
+            cgroup = self.hierarchy.create(name, wanted)
+        except SandboxError as exc:
+            self._fail_before_start(run, exc)
+            return
+        process = self._new_process(run, cgroup)
+        process.host_index = self.free_ids.pop()
         spec = self._spec(run, cgroup)
+        process.start(spec, self._host_id(process.host_index), self.root)
+        self._watch_stage(run, process)
+
+    def _new_process(self, run: Run, cgroup: cgroups.Cgroup) -> StageProcess:
+        job, stage = run.job, run.job.stages[run.stage_index]
         terminal = job.interactive and stage.name == "run"
         streams = Streams.create(terminal, job.stdout_terminal)
-        process = StageProcess(job.run_id, stage, streams, cgroup)
-        run.current = process
-        if member is not None:
-            process.host_index = member.host_index
-            log.debug("run_id=%s stage=%s pooled sandbox %s", job.run_id,
-                      stage.name, member.name)  # fmt: skip
-            host_id = self._host_id(member.host_index)
-            process.start_pooled(spec, member.launched, member.sock, host_id)
-        else:
-            process.host_index = self.free_ids.pop()
-            process.start(spec, self._host_id(process.host_index), self.root)
-        self._watch_stage(run, process)
+        run.current = StageProcess(job.run_id, stage, streams, cgroup)
+        return run.current
 
     def _spec(self, run: Run, cgroup: cgroups.Cgroup) -> Spec:
         job, stage = run.job, run.job.stages[run.stage_index]
@@ -266,8 +309,8 @@ class Supervisor:
         report = process.launched.report_fd
         os.set_blocking(report, False)
         self.loop.watch(report, read=lambda: self._on_report(run, report))
-        pidfd = process.launched.helper_pidfd
-        self.loop.watch(pidfd, read=lambda: self._on_helper_exit(run))
+        pidfd = process.launched.child_pidfd
+        self.loop.watch(pidfd, read=lambda: self._on_sandbox_exit(run))
         self.check_at = time.monotonic()
         self._pump_stdin(run)
 
@@ -324,15 +367,15 @@ class Supervisor:
             os.close(process.launched.report_fd)
             process.report_open = False
 
-    def _on_helper_exit(self, run: Run) -> None:
+    def _on_sandbox_exit(self, run: Run) -> None:
         process = run.current
         if process is None or process.launched is None:
             return  # the stage already ended
         launched = process.launched
-        self.loop.unwatch(launched.helper_pidfd)
-        os.waitpid(launched.helper_pid, 0)
-        os.close(launched.helper_pidfd)
-        process.helper_done = True
+        self.loop.unwatch(launched.child_pidfd)
+        os.waitpid(launched.child_pid, 0)
+        os.close(launched.child_pidfd)
+        process.sandbox_gone = True
         run.draining_until = time.monotonic() + DRAIN_SECONDS
         self.check_at = min(self.check_at, run.draining_until)
         self._maybe_end_stage(run)
@@ -343,7 +386,7 @@ class Supervisor:
         process = run.current
         if process is None or process.launched is None or process.ending:
             return
-        if process.helper_done and not process.report_open:
+        if process.sandbox_gone and not process.report_open:
             if not process.streams.outputs:
                 self._end_stage(run)
 
@@ -433,6 +476,13 @@ class Supervisor:
         run.stopped = True
         if run.current is not None:
             run.current.kill("stopped")
+        elif run.launching is not None:
+            member, run.launching = run.launching, None
+            self.pool.cancel(member)
+            stage = run.job.stages[run.stage_index]
+            log.info("run_id=%s stage=%s status=SG stopped before its program "
+                     "started", run.job.run_id, stage.name)  # fmt: skip
+            self._finish_run(run, stage.name, stopped_before_start(stage))
 
     # -- limits -----------------------------------------------------------
 
@@ -474,7 +524,23 @@ class Supervisor:
             process.kill("wall")
         else:
             return now + max(min(cpu_left, wall_left) / 1000, MIN_CHECK_SECONDS)
-        return now + 1.0  # killed: the helper's exit moves the stage on
+        return now + 1.0  # killed: the sandbox's exit moves the stage on
+
+
+def _cgroup_limits(stage: Stage, sandbox_processes: int) -> cgroups.CgroupLimits:
+    """The stage's limits for its cgroup, which also holds its sandbox's own
+    processes."""
+    limits = stage.limits
+    return cgroups.CgroupLimits(
+        limits.memory_bytes, limits.processes + sandbox_processes, 1.0
+    )
+
+
+def stopped_before_start(stage: Stage) -> StageResult:
+    """A stage stopped on request before its program started."""
+    status, message = judge(stage.name, stage.limits, None, signal.SIGKILL,
+                            "stopped", False)  # fmt: skip
+    return StageResult(status, None, "SIGKILL", message, 0, 0, 0)
 
 
 def _claim(member: Member, name: str, limits: cgroups.CgroupLimits) -> cgroups.Cgroup:
@@ -536,7 +602,7 @@ def main(argv: list[str] | None = None) -> None:
         log.error("cannot start: %s", exc)
         control.sendall(messages.encode({"type": "unavailable", "reason": str(exc)}))
         raise SystemExit(2) from exc
-    seccomp.program()  # compiled once here, inherited by every sandbox
+    seccomp.program_fd()  # compiled once here, read by every launcher
     root = tempfile.mkdtemp(prefix="playground-root-")
     # The init maps to an unprivileged host id and must traverse the mount point.
     os.chmod(root, 0o755)  # noqa: S103  # nosec B103

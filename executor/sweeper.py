@@ -36,11 +36,11 @@ class Sweeper:
         self.next_at = float("inf")
 
     def remove(self, run_id: str, cgroup: cgroups.Cgroup) -> None:
-        """Remove now if the group is empty, else soon."""
-        if not self._try(run_id, cgroup):
-            deadline = time.monotonic() + GIVE_UP_SECONDS
-            self.pending.append(_Pending(run_id, cgroup, deadline))
-            self.next_at = min(self.next_at, time.monotonic() + RETRY_SECONDS)
+        """Remove at the end of the loop's turn, once the result has been
+        sent; if the group is still busy then, soon after."""
+        now = time.monotonic()
+        self.pending.append(_Pending(run_id, cgroup, now + GIVE_UP_SECONDS))
+        self.next_at = now
 
     def sweep(self) -> None:
         """Retry the groups that were busy, if their time has come."""

@@ -6,6 +6,7 @@ playground.E003  no usable cgroup hierarchy
 playground.E004  seccomp filters cannot be loaded
 playground.E005  a runtime file in runtimes/ does not validate
 playground.E006  PLAYGROUND_REDIS_URL is set but Redis does not answer
+playground.E007  the sandbox launcher is not built or is older than its sources
 playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
 playground.W002  PLAYGROUND_EMBED_ORIGINS holds something that is no origin
 """
@@ -24,7 +25,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from executor import config, relay
 from executor.errors import ConfigError, SandboxError
 from executor.runtimes import Registry
-from executor.sandbox import cgroups
+from executor.sandbox import cgroups, launch
 from playground.middleware import bad_origins
 
 # Each probe runs in a throwaway child so that it changes nothing here.
@@ -94,6 +95,19 @@ def _seccomp() -> list[Error]:
                   "libseccomp2", id="playground.E004")]  # fmt: skip
 
 
+def _launcher() -> list[Error]:
+    binary = launch.LAUNCHER
+    sources = list(binary.parent.glob("*.[ch]"))
+    if not binary.exists():
+        problem = f"the sandbox launcher {binary} is not built"
+    elif any(s.stat().st_mtime > binary.stat().st_mtime for s in sources):
+        problem = f"the sandbox launcher {binary} is older than its sources"
+    else:
+        return []
+    return [Error(problem, hint="run `make install` (scripts/launcher.sh builds it)",
+                  id="playground.E007")]  # fmt: skip
+
+
 def _runtime_files(settings: config.Config) -> list[Error]:
     try:
         Registry.load(settings.runtimes_dir, detect=False)
@@ -111,7 +125,7 @@ def host_requirements(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
         return [
             Error(str(exc), hint="fix the environment variable", id="playground.E001")
         ]
-    checks = _namespaces() + _cgroups(settings) + _seccomp()
+    checks = _namespaces() + _cgroups(settings) + _seccomp() + _launcher()
     return checks + _runtime_files(settings)
 
 

@@ -54,3 +54,6 @@ if [ "$want_browser" = "--with-browser" ]; then
         echo "$axe_sum" > "$axe_stamp"
     fi
 fi
+
+# The sandbox launcher, a small C binary (executor/sandbox/launcher/).
+bash scripts/launcher.sh

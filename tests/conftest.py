@@ -159,14 +159,15 @@ def idle_pool_processes(supervisors: set[int]) -> set[int]:
 async def pool_settled(
     supervisor: int, timeout: float = 5.0, size: int | None = None
 ) -> None:
-    """Wait until a supervisor's pool is full again (each idle sandbox is a
-    helper, an init and a program child) and its descriptors stop changing."""
+    """Wait until a supervisor's pool is full again (each idle sandbox is an
+    init and its program child, the helper gone) and its descriptors stop
+    changing."""
     size = config.get().pool_size if size is None else size
     deadline = time.monotonic() + timeout
     last = -1
     while time.monotonic() < deadline:
         fds = len(list(Path(f"/proc/{supervisor}/fd").iterdir()))
-        if len(idle_pool_processes({supervisor})) == 3 * size and fds == last:
+        if len(idle_pool_processes({supervisor})) == 2 * size and fds == last:
             return
         last = fds
         await asyncio.sleep(0.05)

@@ -47,8 +47,13 @@ class Cgroup(Protocol):
 
 
 def _write(path: Path, value: str) -> None:
+    # os-level calls: a stage writes several of these on the way to its run.
     try:
-        path.write_text(value)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise SandboxError(
             "cgroup", f"cannot write {value!r} to {path}: {exc}"
@@ -57,7 +62,11 @@ def _write(path: Path, value: str) -> None:
 
 def _read_int(path: Path, default: int = 0) -> int:
     try:
-        return int(path.read_text().split()[0])
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return int(os.read(fd, 64).split()[0])
+        finally:
+            os.close(fd)
     except (OSError, ValueError, IndexError):
         return default
 
@@ -143,6 +152,7 @@ class CgroupV2:
 
     def __init__(self, path: Path, limits: CgroupLimits) -> None:
         self.path = path
+        self.limits: CgroupLimits | None = None
         try:
             path.mkdir()
         except OSError as exc:
@@ -152,10 +162,16 @@ class CgroupV2:
         self.set_limits(limits)
 
     def set_limits(self, limits: CgroupLimits) -> None:
-        quota = int(CPU_PERIOD_US * limits.cpu_cores)
-        _write(self.path / "memory.max", str(limits.memory_bytes))
-        _write(self.path / "pids.max", str(limits.processes))
-        _write(self.path / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+        """Write the limits that differ from the group's current ones."""
+        old = self.limits
+        if old is None or limits.memory_bytes != old.memory_bytes:
+            _write(self.path / "memory.max", str(limits.memory_bytes))
+        if old is None or limits.processes != old.processes:
+            _write(self.path / "pids.max", str(limits.processes))
+        if old is None or limits.cpu_cores != old.cpu_cores:
+            quota = int(CPU_PERIOD_US * limits.cpu_cores)
+            _write(self.path / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+        self.limits = limits
 
     def rename(self, name: str) -> None:
         self.path = _rename(self.path, name)
@@ -195,6 +211,7 @@ class CgroupV1:
 
     def __init__(self, paths: dict[str, Path], limits: CgroupLimits) -> None:
         self.paths = paths
+        self.limits: CgroupLimits | None = None
         for path in paths.values():
             try:
                 path.mkdir()
@@ -207,20 +224,28 @@ class CgroupV1:
         self.set_limits(limits)
 
     def set_limits(self, limits: CgroupLimits) -> None:
-        memory = self.paths["memory"]
+        """Write the limits that differ from the group's current ones."""
+        old = self.limits
+        if old is None or limits.memory_bytes != old.memory_bytes:
+            self._set_memory(limits.memory_bytes, old)
+        if old is None or limits.processes != old.processes:
+            _write(self.paths["pids"] / "pids.max", str(limits.processes))
+        if old is None or limits.cpu_cores != old.cpu_cores:
+            quota = int(CPU_PERIOD_US * limits.cpu_cores)
+            _write(self.paths["cpu"] / "cpu.cfs_quota_us", str(quota))
+        self.limits = limits
+
+    def _set_memory(self, value: int, old: CgroupLimits | None) -> None:
         # memsw may never be below the plain limit: order the writes so that
-        # both lowering and raising them succeed.
-        pair = [("memory.limit_in_bytes", limits.memory_bytes)]
+        # both lowering and raising them succeed (a new group has no limit).
+        memory = self.paths["memory"]
+        pair = [("memory.limit_in_bytes", value)]
         if self.swap:
-            pair.append(("memory.memsw.limit_in_bytes", limits.memory_bytes))
-            current = _read_int(memory / "memory.limit_in_bytes")
-            if limits.memory_bytes > current:
+            pair.append(("memory.memsw.limit_in_bytes", value))
+            if old is not None and value > old.memory_bytes:
                 pair.reverse()
-        for name, value in pair:
-            _write(memory / name, str(value))
-        _write(self.paths["pids"] / "pids.max", str(limits.processes))
-        quota = int(CPU_PERIOD_US * limits.cpu_cores)
-        _write(self.paths["cpu"] / "cpu.cfs_quota_us", str(quota))
+        for name, number in pair:
+            _write(memory / name, str(number))
 
     def rename(self, name: str) -> None:
         self.paths = {c: _rename(p, name) for c, p in self.paths.items()}

@@ -20,20 +20,13 @@ from typing import NoReturn
 import prctl
 
 from executor.errors import SandboxError
-from executor.messages import encode
 from executor.sandbox import (
     Spec,
     Stdio,
-    become,
     contain,
-    credentials,
-    default_signals,
-    fds,
-    handover,
     mounts,
     namespaces,
     report,
-    rlimits,
     step,
 )
 
@@ -63,57 +56,6 @@ def run(spec: Spec, stdio: Stdio, report_fd: int, root: str) -> NoReturn:
     except OSError:
         pass  # the supervisor stopped reading: it has ended the stage
     os._exit(0)
-
-
-def run_pooled(
-    sock: socket.socket,
-    report_fd: int,
-    root: str,
-    readonly_paths: list[str],
-    workdir_bytes: int,
-) -> NoReturn:
-    """Child side of a pooled sandbox: isolate now, fork the program child,
-    then only wait for it. The run is handed to the program child itself
-    (contain_ahead), so the init has no part in starting it."""
-    try:
-        _prepare(root, readonly_paths, workdir_bytes)
-        signal.pthread_sigmask(signal.SIG_BLOCK, WAITED)
-        program = os.fork()
-        if program == 0:
-            contain_ahead(sock, report_fd)
-        sock.close()
-        # What the init used until now is no part of the run's CPU time.
-        cpu_base = _own_cpu_ms()
-        status = _wait_for(program)
-        report.send(report_fd, _exited(status, cpu_base))
-    except SandboxError as exc:
-        report.setup_failed(report_fd, exc)
-    except OSError:
-        pass  # the supervisor ended the stage or emptied the pool
-    os._exit(0)
-
-
-def contain_ahead(sock: socket.socket, report_fd: int) -> NoReturn:
-    """Program child of a pooled sandbox: drop privileges before the run
-    exists, then take the run itself from the supervisor over `sock`: its
-    files (written as the sandbox user), limits (only ever lowered, which
-    needs no privilege) and stdio; then exec."""
-    try:
-        step("signals", default_signals)
-        step("session", os.setsid)
-        step("credentials", credentials.apply)
-        step("ready", sock.sendall, encode({"type": "ready"}))
-        spec, stdio = step("hand-over", handover.receive, sock)
-        sock.close()
-        step("files", mounts.write_files, "", spec.files)
-        step("rlimits", rlimits.apply, spec.limits, spec.memory_rlimit)
-        report_fd = step(
-            "fds", fds.apply, stdio.stdin, stdio.stdout, stdio.stderr, report_fd
-        )
-        become(spec)
-    except SandboxError as exc:
-        report.setup_failed(report_fd, exc)
-    os._exit(127)
 
 
 def _prepare(root: str, readonly_paths: list[str], workdir_bytes: int) -> None:

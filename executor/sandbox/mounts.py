@@ -10,7 +10,7 @@ nothing else of the host is reachable, and everything vanishes with the run.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from executor.job import File
@@ -48,68 +48,76 @@ _KEPT_FLAGS = {
 }
 
 
-def _tmpfs(target: str, size_bytes: int, extra: str = "") -> None:
-    data = f"size={size_bytes},mode=0755{extra}"
-    libc.mount("tmpfs", target, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, data)
+# One step of the view: an operation's name and its arguments. The init
+# runs the same plan whether it is the launcher (launcher/view.c) or, for a
+# compile stage, this module's own `apply`.
+Step = tuple[str, ...]
 
 
-def _bind(source: str, target: str, readonly: bool) -> None:
-    if os.path.isdir(source):
-        os.makedirs(target, exist_ok=True)
-    else:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        open(target, "a").close()
-    libc.mount(source, target, None, libc.MS_BIND | libc.MS_REC, None)
-    if readonly:
-        kept = os.statvfs(target).f_flag
-        flags = sum(ms for st, ms in _KEPT_FLAGS.items() if kept & st)
-        flags |= libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID
-        libc.mount(None, target, None, flags, None)
+def _tmpfs(target: str, size_bytes: int, extra: str = "") -> Step:
+    return ("tmpfs", target, f"size={size_bytes},mode=0755{extra}")
 
 
-def _skeleton(root: str, readonly_paths: Iterable[str]) -> None:
+def _skeleton(root: str, readonly_paths: Iterable[str]) -> list[Step]:
+    steps: list[Step] = []
     for name in MERGED_USR_LINKS:
         host = f"/{name}"
         if os.path.islink(host):
-            os.symlink(os.readlink(host), f"{root}/{name}")
+            steps.append(("symlink", os.readlink(host), f"{root}/{name}"))
         elif os.path.isdir(host):
-            _bind(host, f"{root}/{name}", readonly=True)
+            steps.append(("bind-ro", host, f"{root}/{name}"))
     for path in (*BASE_READONLY, *readonly_paths):
         if os.path.lexists(path):
-            _bind(path, root + path, readonly=True)
-    os.makedirs(f"{root}/etc", exist_ok=True)
-    for name, text in ETC_FILES.items():
-        if not os.path.lexists(f"{root}/etc/{name}"):
-            Path(f"{root}/etc/{name}").write_text(text)
+            steps.append(("bind-ro", path, root + path))
+    steps.append(("mkdirs", f"{root}/etc"))
+    steps += [("file", f"{root}/etc/{name}", text) for name, text in ETC_FILES.items()]
+    return steps
 
 
-def _dev(root: str) -> None:
+def _dev(root: str) -> list[Step]:
     dev = f"{root}/dev"
-    os.mkdir(dev)
-    _tmpfs(dev, 64 * 1024)
-    for name in DEVICES:
-        _bind(f"/dev/{name}", f"{dev}/{name}", readonly=False)
+    steps: list[Step] = [("mkdir", dev), _tmpfs(dev, 64 * 1024)]
+    steps += [("bind", f"/dev/{name}", f"{dev}/{name}") for name in DEVICES]
     for index, name in enumerate(("stdin", "stdout", "stderr")):
-        os.symlink(f"/proc/self/fd/{index}", f"{dev}/{name}")
-    os.symlink("/proc/self/fd", f"{dev}/fd")
-    os.mkdir(f"{dev}/shm")
+        steps.append(("symlink", f"/proc/self/fd/{index}", f"{dev}/{name}"))
+    steps += [("symlink", "/proc/self/fd", f"{dev}/fd"), ("mkdir", f"{dev}/shm")]
+    return steps
 
 
-def _private_dirs(root: str, workdir_bytes: int) -> None:
+def _private_dirs(root: str, workdir_bytes: int) -> list[Step]:
     # The sandbox's own /tmp, inside its new root, not the host's.
+    steps: list[Step] = []
     for path in PRIVATE_DIRS:
-        os.makedirs(root + path, exist_ok=True)
-        _tmpfs(root + path, workdir_bytes, _private_options(path))
+        steps.append(("mkdirs", root + path))
+        steps.append(_tmpfs(root + path, workdir_bytes, _private_options(path)))
         # chown rather than uid=: mountinfo would show that option as a host id.
-        os.chown(root + path, SANDBOX_UID, SANDBOX_GID)
-    os.makedirs(f"{root}/proc")
-    flags = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
-    libc.mount("proc", f"{root}/proc", "proc", flags, None)
+        steps.append(("chown", root + path))
+    return [*steps, ("mkdirs", f"{root}/proc"), ("proc", f"{root}/proc")]
 
 
 def _private_options(path: str) -> str:
     mode = ",mode=1777" if path != WORK_DIR else ""
     return f",nr_inodes={WORK_INODES}{mode}"
+
+
+def plan(root: str, readonly_paths: Iterable[str], workdir_bytes: int) -> list[Step]:
+    """The view under `root`, step by step, ending inside it in /work."""
+    return [
+        ("private",),
+        _tmpfs(root, 1024 * 1024),
+        *_skeleton(root, readonly_paths),
+        *_dev(root),
+        *_private_dirs(root, workdir_bytes),
+        ("read-only", f"{root}/dev"),
+        ("enter", root),
+        ("read-only", "/"),
+        ("chdir", WORK_DIR),
+    ]
+
+
+def flat(steps: list[Step]) -> list[str]:
+    """The plan as the launcher's arguments."""
+    return [part for one in steps for part in one]
 
 
 def write_files(root: str, files: Iterable[File]) -> None:
@@ -139,10 +147,23 @@ def _make_parents(work: str, relative: str) -> None:
             os.chown(path, SANDBOX_UID, SANDBOX_GID)
 
 
-def _read_only(path: str) -> None:
-    # The mounts below it (device binds, /dev/shm) keep their own flags.
-    flags = libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY
-    libc.mount(None, path, None, flags | libc.MS_NOSUID | libc.MS_NODEV, None)
+def _bind(source: str, target: str, readonly: bool) -> None:
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    libc.mount(source, target, None, libc.MS_BIND | libc.MS_REC, None)
+    if readonly:
+        kept = os.statvfs(target).f_flag
+        flags = sum(ms for st, ms in _KEPT_FLAGS.items() if kept & st)
+        flags |= libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID
+        libc.mount(None, target, None, flags, None)
+
+
+def _new_file(path: str, text: str) -> None:
+    if not os.path.lexists(path):
+        Path(path).write_text(text)
 
 
 def _enter(root: str) -> None:
@@ -152,16 +173,51 @@ def _enter(root: str) -> None:
     os.chdir("/")
     libc.umount2("/.host", libc.MNT_DETACH)
     os.rmdir("/.host")
-    _read_only("/")
+
+
+_NOSUID_NODEV = libc.MS_NOSUID | libc.MS_NODEV
+
+
+def _private() -> None:
+    libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE, None)
+
+
+def _mount_tmpfs(target: str, data: str) -> None:
+    libc.mount("tmpfs", target, "tmpfs", _NOSUID_NODEV, data)
+
+
+def _proc(target: str) -> None:
+    libc.mount("proc", target, "proc", _NOSUID_NODEV | libc.MS_NOEXEC, None)
+
+
+def _read_only(path: str) -> None:
+    # The mounts below it (device binds, /dev/shm) keep their own flags.
+    flags = libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | _NOSUID_NODEV
+    libc.mount(None, path, None, flags, None)
+
+
+def _own(path: str) -> None:
+    os.chown(path, SANDBOX_UID, SANDBOX_GID)
+
+
+_STEPS: dict[str, Callable[..., None]] = {
+    "private": _private,
+    "tmpfs": _mount_tmpfs,
+    "bind": lambda source, target: _bind(source, target, readonly=False),
+    "bind-ro": lambda source, target: _bind(source, target, readonly=True),
+    "symlink": os.symlink,
+    "mkdir": os.mkdir,
+    "mkdirs": lambda path: os.makedirs(path, exist_ok=True),
+    "file": _new_file,
+    "chown": _own,
+    "proc": _proc,
+    "read-only": _read_only,
+    "enter": _enter,
+    "chdir": os.chdir,
+}
 
 
 def apply(root: str, readonly_paths: Iterable[str], workdir_bytes: int) -> None:
     """Child side: build the view under `root` and enter it; /work is empty."""
-    libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE, None)
-    _tmpfs(root, 1024 * 1024)
-    _skeleton(root, readonly_paths)
-    _dev(root)
-    _private_dirs(root, workdir_bytes)
-    _read_only(f"{root}/dev")
-    _enter(root)
-    os.chdir(WORK_DIR)
+    for name, *args in plan(root, readonly_paths, workdir_bytes):
+        _STEPS[name](*args)

@@ -67,25 +67,22 @@ def map_ids(pid: int, host_id: int) -> None:
     """Parent side: inside 0 is `host_id` and inside 1000 is `host_id + 1`;
     for an ordinary user, inside 1000 is that user."""
     if not privileged():
-        _map_own_ids(pid)
+        _write_maps(pid, f"{SANDBOX_UID} {os.geteuid()} 1\n",
+                    f"{SANDBOX_GID} {os.getegid()} 1\n")  # fmt: skip
         return
     _check_host_id(host_id)
     mapping = f"0 {host_id} 1\n{SANDBOX_UID} {program_host_id(host_id)} 1\n"
-    with open(f"/proc/{pid}/uid_map", "w") as f:
-        f.write(mapping)
-    with open(f"/proc/{pid}/setgroups", "w") as f:
-        f.write("deny\n")
-    with open(f"/proc/{pid}/gid_map", "w") as f:
-        f.write(mapping)
+    _write_maps(pid, mapping, mapping)
 
 
-def _map_own_ids(pid: int) -> None:
-    with open(f"/proc/{pid}/uid_map", "w") as f:
-        f.write(f"{SANDBOX_UID} {os.geteuid()} 1\n")
-    with open(f"/proc/{pid}/setgroups", "w") as f:
-        f.write("deny\n")
-    with open(f"/proc/{pid}/gid_map", "w") as f:
-        f.write(f"{SANDBOX_GID} {os.getegid()} 1\n")
+def _write_maps(pid: int, uids: str, gids: str) -> None:
+    # setgroups must be denied before an unprivileged gid map is accepted.
+    for name, text in (("uid_map", uids), ("setgroups", "deny\n"), ("gid_map", gids)):
+        fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
 
 
 def become_init_user() -> None:

@@ -26,11 +26,19 @@ def values(limits: Limits) -> dict[int, int]:
     }
 
 
-def apply(limits: Limits, per_process_memory: bool = False) -> None:
-    """Child side: set each limit, soft and hard alike."""
+def settings(limits: Limits, per_process_memory: bool) -> list[tuple[int, int, int]]:
+    """(resource, soft, hard) for each limit; the hard CPU limit is a second
+    later, so that SIGXCPU comes before SIGKILL."""
     chosen = values(limits)
     if per_process_memory:
         chosen[resource.RLIMIT_DATA] = limits.memory_bytes
-    for which, value in chosen.items():
-        hard = value + 1 if which == resource.RLIMIT_CPU else value
-        resource.setrlimit(which, (value, hard))
+    return [
+        (which, value, value + 1 if which == resource.RLIMIT_CPU else value)
+        for which, value in chosen.items()
+    ]
+
+
+def apply(limits: Limits, per_process_memory: bool = False) -> None:
+    """Child side: set each limit."""
+    for which, soft, hard in settings(limits, per_process_memory):
+        resource.setrlimit(which, (soft, hard))

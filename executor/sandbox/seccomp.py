@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import socket
 import tempfile
@@ -120,6 +121,17 @@ def program() -> bytes:
         build().export_bpf(out)
         out.seek(0)
         return out.read()
+
+
+@lru_cache(maxsize=1)
+def program_fd() -> int:
+    """The compiled filter in a sealed memory file, for the launcher to read:
+    one per supervisor, never written again."""
+    fd = os.memfd_create("seccomp", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.write(fd, program())
+    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals | fcntl.F_SEAL_WRITE)
+    return fd
 
 
 class _SockFprog(ctypes.Structure):

@@ -113,7 +113,7 @@ async def test_the_pool_refills_after_runs_take_its_sandboxes():
     finally:
         await backend.aclose()
     assert results == [("ran\n", None)] * 5
-    assert len(idle) == 3 * 2  # helper, init and program child, twice
+    assert len(idle) == 2 * 2  # an init and its program child, twice
 
 
 async def test_pool_size_zero_makes_each_sandbox_on_demand():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.checks import Error
 
 from executor import config
+from executor.sandbox import launch
 from playground.checks import host_requirements
 from tests.executor.test_fail_closed import unusable_cgroup_version
 
@@ -49,3 +52,22 @@ def test_a_runtime_file_that_does_not_validate_is_reported(settings_from, tmp_pa
     errors = settings_from(PLAYGROUND_RUNTIMES_DIR=str(tmp_path))
     assert [e.id for e in errors] == ["playground.E005"]
     assert "broken.toml" in errors[0].msg and "colour" in errors[0].msg
+
+
+def test_a_launcher_that_is_not_built_is_reported(settings_from, monkeypatch, tmp_path):
+    monkeypatch.setattr(launch, "LAUNCHER", tmp_path / "playground-launcher")
+    errors = settings_from()
+    assert [e.id for e in errors] == ["playground.E007"]
+    assert "not built" in errors[0].msg and "make install" in errors[0].hint
+
+
+def test_a_launcher_older_than_its_sources_is_reported(settings_from, monkeypatch,
+                                                       tmp_path):  # fmt: skip
+    binary = tmp_path / "playground-launcher"
+    binary.write_bytes(b"")
+    (tmp_path / "main.c").write_text("int main(void) { return 0; }\n")
+    os.utime(binary, (0, 0))
+    monkeypatch.setattr(launch, "LAUNCHER", binary)
+    errors = settings_from()
+    assert [e.id for e in errors] == ["playground.E007"]
+    assert "older than its sources" in errors[0].msg
