@@ -18,6 +18,7 @@ from django.http import HttpResponseNotFound  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from playground.api.consumers import NoSuchSocket, RunConsumer  # noqa: E402
+from playground.api.fastpath import ExecuteFastPath  # noqa: E402
 from playground.handler import Handler  # noqa: E402
 from playground.registry import registry  # noqa: E402
 
@@ -63,7 +64,8 @@ def same_site_websockets(app: Any) -> Any:
 application = ProtocolTypeRouter(
     {
         # The site serves its own static files: one machine needs no web server.
-        "http": StaticFiles(Handler()),
+        # POST /api/v2/execute, the hot endpoint, skips Django's machinery.
+        "http": ExecuteFastPath(StaticFiles(Handler())),
         "websocket": same_site_websockets(websockets),
     }
 )

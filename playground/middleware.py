@@ -5,7 +5,9 @@ scripts and styles come from this site, and the only `<style>` elements are
 the editor's own, which carry a per-request nonce. No page may be framed
 (`frame-ancestors 'none'`) except the embed pages, which the origins in
 PLAYGROUND_EMBED_ORIGINS may frame (`*`, the default, lets any site do so).
-Over HTTPS every cookie is marked Secure.
+Over HTTPS every cookie is marked Secure. `hardening_headers` is the one list
+of these headers and Django's own (sniffing, referrer, opener, HSTS, framing):
+the middleware and the direct path of POST /api/v2/execute both use it.
 """
 
 import re
@@ -49,10 +51,53 @@ def frame_ancestors(path: str) -> str:
     return " ".join(o for o in origins if o not in bad) or "'none'"
 
 
+def hardening_headers(
+    path: str, nonce: str, secure: bool, frame_options: bool = False
+) -> dict[str, str]:
+    """The hardening headers of a response to `path`, in the order Django's
+    middleware adds them, from the same settings: the one list for the
+    middleware below and for the direct path of POST /api/v2/execute
+    (playground/api/fastpath.py). Django's SecurityMiddleware stays in place
+    (it redirects to HTTPS when asked) and finds these headers set.
+    X-Frame-Options only on request: in Django's stack its own middleware
+    sets it, inside this one, and only on the responses that pass it."""
+    headers = {}
+    if frame_options:  # as XFrameOptionsMiddleware.get_xframe_options_value
+        headers["X-Frame-Options"] = settings.X_FRAME_OPTIONS.upper()
+    headers["Content-Security-Policy"] = POLICY.format(
+        nonce=nonce, ancestors=frame_ancestors(path)
+    )
+    if settings.SECURE_HSTS_SECONDS and secure:
+        headers["Strict-Transport-Security"] = _hsts()
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if referrer := _referrer_policy():
+        headers["Referrer-Policy"] = referrer
+    if opener := settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers["Cross-Origin-Opener-Policy"] = opener
+    return headers
+
+
+def _hsts() -> str:
+    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+    if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+        value += "; includeSubDomains"
+    return value + ("; preload" if settings.SECURE_HSTS_PRELOAD else "")
+
+
+def _referrer_policy() -> str:
+    # A comma-separated string or a list of fallbacks, as Django accepts.
+    policy = settings.SECURE_REFERRER_POLICY or ""
+    if isinstance(policy, str):
+        return ",".join(v.strip() for v in policy.split(","))
+    return ",".join(policy)
+
+
 def _headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     nonce = request.csp_nonce  # type: ignore[attr-defined]
-    policy = POLICY.format(nonce=nonce, ancestors=frame_ancestors(request.path))
-    response.headers.setdefault("Content-Security-Policy", policy)
+    found = hardening_headers(request.path, nonce, request.is_secure())
+    for name, value in found.items():
+        response.headers.setdefault(name, value)
     if request.is_secure():
         for morsel in response.cookies.values():
             morsel["secure"] = True
