@@ -4,10 +4,8 @@ limits, keys and audit record, and a client that leaves stops its run."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import time
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ from playground.api.results import RunRefused
 from playground.asgi import application
 from playground.models import RunRecord
 from tests.api.test_limits import create_key, in_thread
-from tests.conftest import sandbox_processes
+from tests.api.test_run_lifecycle import leave_mid_run
 
 DJANGO = application.application_mapping["http"].django
 HELLO = {"language": "python", "files": [{"content": "print('hello')"}]}
@@ -215,17 +213,7 @@ async def test_a_client_that_leaves_stops_its_run(backend):
     sent = scope("POST", body.encode(), {})
     client = ApplicationCommunicator(ExecuteFastPath(spy), sent)
     await client.send_input({"type": "http.request", "body": body.encode()})
-    deadline = time.monotonic() + 5
-    while not sandbox_processes(set(backend.supervisor_pids())):
-        assert time.monotonic() < deadline, "the run never started"
-        await asyncio.sleep(0.05)
 
-    await client.send_input({"type": "http.disconnect"})
-
-    deadline = time.monotonic() + 1
-    while sandbox_processes(set(backend.supervisor_pids())):
-        assert time.monotonic() < deadline, "the run outlived its client"
-        await asyncio.sleep(0.05)
-    await client.wait()
+    await leave_mid_run(client, backend)
     assert not spy.called
     assert await client.receive_nothing()

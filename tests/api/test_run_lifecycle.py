@@ -45,6 +45,12 @@ async def test_a_client_that_leaves_stops_its_run(backend):
                          (b"content-type", b"application/json")]}  # fmt: skip
     client = ApplicationCommunicator(application, scope)
     await client.send_input({"type": "http.request", "body": body.encode()})
+
+    await leave_mid_run(client, backend)
+
+
+async def leave_mid_run(client: ApplicationCommunicator, backend: LocalBackend) -> None:
+    """Once the run has started, disconnect; it must be gone within 1 s."""
     deadline = time.monotonic() + 5
     while not sandbox_processes(set(backend.supervisor_pids())):
         assert time.monotonic() < deadline, "the run never started"
