@@ -108,13 +108,14 @@ def test_a_malformed_hand_over_is_refused_before_any_program(place):
     os.close(pending.report_fd)
 
 
-@pytest.mark.parametrize("name", ["../tmp/escaped", "/tmp/escaped", "a//b", "./a"])
-def test_a_file_name_that_leaves_work_is_refused_before_any_program(place, name):
+def refusal(
+    place: Place, argv: list[str], files: list[File] | None = None
+) -> SandboxError:
+    """Hand a ready sandbox this run; the step its launcher reports failed."""
     pending = start(place)
     wait_until_ready(pending)
     limits = config.get().stage_limits("run", 64 * 1024)
-    spec = Spec("launcher-test", "run", ["/bin/true"], {}, limits,
-                [File(name, b"planted")])  # fmt: skip
+    spec = Spec("launcher-test", "run", argv, {}, limits, files or [])
 
     with open(os.devnull, "r+b") as null:
         fd = null.fileno()
@@ -122,26 +123,21 @@ def test_a_file_name_that_leaves_work_is_refused_before_any_program(place, name)
     end(pending)
 
     error = launch.failure_from(pending.report_fd, "none")
-    assert (error.step, "malformed" in error.detail) == ("files", True)
     os.close(pending.report_fd)
+    return error
+
+
+@pytest.mark.parametrize("name", ["../tmp/escaped", "/tmp/escaped", "a//b", "./a"])
+def test_a_file_name_that_leaves_work_is_refused_before_any_program(place, name):
+    error = refusal(place, ["/bin/true"], [File(name, b"planted")])
+    assert (error.step, "malformed" in error.detail) == ("files", True)
 
 
 def test_a_string_with_a_nul_inside_is_refused_before_any_program(place):
     # exec would cut it short: the program would run with other arguments
     # than the run's (Python's exec refuses them outright).
-    pending = start(place)
-    wait_until_ready(pending)
-    limits = config.get().stage_limits("run", 64 * 1024)
-    spec = Spec("launcher-test", "run", ["/bin/true", "one\0two"], {}, limits)
-
-    with open(os.devnull, "r+b") as null:
-        fd = null.fileno()
-        handover.send(pending.sock, spec, Stdio(fd, fd, fd))
-    end(pending)
-
-    error = launch.failure_from(pending.report_fd, "none")
+    error = refusal(place, ["/bin/true", "one\0two"])
     assert (error.step, "malformed" in error.detail) == ("hand-over", True)
-    os.close(pending.report_fd)
 
 
 def test_a_filter_too_long_for_the_kernel_fails_closed(place, monkeypatch):
