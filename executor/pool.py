@@ -1,19 +1,24 @@
-"""Sandboxes isolated ahead of demand, owned by the supervisor.
+"""Sandboxes made by the launcher and driven by the supervisor's loop:
+isolated ahead of demand (the pool), or on demand for one stage.
 
-    supervisor (Pool)  -- per member: pool socket, report pipe, helper pidfd
-      helper            joined its cgroup ("pool-N"), unshared, ids mapped
-        init, pid 1     view mounted, hostname set, non-dumpable
-          program child uid 1000, no capabilities, no_new_privs; waits on the
-                        pool socket for exactly one hand-over
+    supervisor (Pool)  -- per member: its socket, report pipe, helper and init
+                          pidfds
+      helper            the launcher: joins the member's cgroup, unshares,
+                        waits for its ids to be mapped, starts the init as the
+                        supervisor's child and exits
+      init, pid 1       view mounted, hostname set, non-dumpable
+        program child   uid 1000, no capabilities, no_new_privs; says "ready"
+                        on its socket and waits for exactly one hand-over
 
 A run stage takes a ready member whose view (the runtime's read-only paths,
 the work directory's size) matches, renames its cgroup after the stage,
-writes the stage's cgroup limits and hands its spec, files and stdio to the
-program child (executor.sandbox.handover). The member leaves
-the pool for good: a sandbox never serves a second run. The pool refills from
-the supervisor's loop when it has nothing else to do. A member whose
-pre-isolation fails is discarded with an error naming the step, and refilling
-backs off; runs then take the per-run path, which fails closed on its own.
+writes whichever cgroup limit differs and hands its run to the program child
+(executor.sandbox.handover). The member leaves the pool for good: a sandbox
+never serves a second run. The pool refills from the supervisor's loop when
+no run is in flight. When no member fits, `launch_for` makes one for that
+stage alone, driven by the same events. A member whose isolation fails is
+discarded with an error naming the step; the pool's refilling then backs
+off, and a stage's own member ends that stage with status XX.
 """
 
 from __future__ import annotations
@@ -175,7 +180,7 @@ class Pool:
         cgroup = self.hierarchy.create(name, limits)
         try:
             paths, workdir_bytes = view
-            pending = launch.launch_pooled(
+            pending = launch.start_launcher(
                 list(paths), workdir_bytes, cgroup.join_paths(), self.root
             )
         except SandboxError:

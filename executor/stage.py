@@ -143,10 +143,11 @@ class StageProcess:
         finally:
             self._close_child_ends()
 
-    def start_pooled(
+    def start_launched(
         self, spec: Spec, launched: Launched, sock: socket.socket, host_id: int
     ) -> None:
-        """Hand this stage to a pooled sandbox that is already isolated."""
+        """Hand this stage to a launcher's sandbox, already isolated, whose
+        program child waits for it."""
         self.launched = launched
         try:
             self.init_pidfd = os.pidfd_open(launched.init_pid)

@@ -248,7 +248,7 @@ class Supervisor:
         process.host_index = member.host_index
         host_id = self._host_id(member.host_index)
         spec = self._spec(run, member.cgroup)
-        process.start_pooled(spec, member.launched, member.sock, host_id)
+        process.start_launched(spec, member.launched, member.sock, host_id)
         self._watch_stage(run, process)
 
     def _start_forked(self, run: Run, name: str, wanted: cgroups.CgroupLimits) -> None:

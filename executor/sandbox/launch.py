@@ -1,19 +1,22 @@
 """Parent side of starting a sandbox, and the helper process it makes.
 
-    supervisor --posix_spawn--> launcher (helper): joins the cgroup, unshares
-                         every namespace, waits for its uid/gid maps, forks
-                         the init, waits                   (run stages)
-    supervisor --fork--> helper: the same, in Python       (compile stages)
-    helper     --fork--> init (pid 1 in the new pid namespace)
+    run stages:
+    supervisor --posix_spawn--> launcher helper: joins the cgroup, unshares
+                                every namespace, waits for its uid/gid maps,
+                                starts the init as the supervisor's child
+                                (CLONE_PARENT) and exits
+    compile stages:
+    supervisor --fork--> helper: the same in Python, then forks the init and
+                         stays its parent until it exits
+    either way the init is pid 1 of the new pid namespace
 
-The helper stays alive as the init's parent so that a chain of parent-death
-signals (supervisor -> helper -> init) ends the sandbox if the supervisor
-dies. Two pipes synchronise the steps; the report pipe carries errors.
-
-A run stage's sandbox is the launcher's (launcher/, a small binary): it is
-started without forking the supervisor's Python heap, which made each sandbox
-cost ~12 ms of CPU in copy-on-write faults. A compile stage's init also sends
-back the files the compiler wrote, which only the Python init does.
+A chain of parent-death signals (supervisor -> init, or supervisor -> helper
+-> init) ends the sandbox if the supervisor dies. Two pipes synchronise the
+steps; the report pipe carries errors. The launcher (launcher/, a small
+binary) is started without forking the supervisor's Python heap, which made
+each sandbox cost ~12 ms of CPU in copy-on-write faults; a compile stage's
+init also sends back the files the compiler wrote, which only the Python
+init does.
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ def launch(
     return _start(child, cgroup_files, host_id, report_r)
 
 
-def launch_pooled(
+def start_launcher(
     readonly_paths: list[str], workdir_bytes: int, cgroup_files: list[str], root: str
 ) -> Pending:
     """Start the launcher for a sandbox that isolates itself and then waits on

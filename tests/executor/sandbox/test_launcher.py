@@ -60,7 +60,7 @@ def start(place: Place) -> launch.Pending:
     name = f"launcher-test-{len(place.groups)}"
     group = place.hierarchy.create(name, cgroups.CgroupLimits(2**28, 8, 1.0))
     place.groups.append(group)
-    return launch.launch_pooled([], 2**20, group.join_paths(), place.root)
+    return launch.start_launcher([], 2**20, group.join_paths(), place.root)
 
 
 def wait_until_ready(pending: launch.Pending) -> launch.Launched:
@@ -89,7 +89,7 @@ def test_a_missing_launcher_fails_closed_naming_the_step(monkeypatch, tmp_path):
     monkeypatch.setattr(launch, "LAUNCHER", tmp_path / "nowhere")
 
     with pytest.raises(SandboxError) as raised:
-        launch.launch_pooled([], 2**20, [], str(tmp_path))
+        launch.start_launcher([], 2**20, [], str(tmp_path))
 
     assert raised.value.step == "launcher"
 
