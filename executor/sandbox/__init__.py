@@ -1,12 +1,16 @@
 """The sandbox: one module per kernel mechanism, applied in one order.
 
-    supervisor (host)           launch.py: cgroup, fork, uid/gid maps
-      helper (joins cgroup)     namespaces.apply, then forks the init
-        init, pid 1             init.py: mounts, hostname; reaps; reports
-          program               contain(): the steps below, then execve
+    supervisor (host)           launch.py: cgroup, spawn or fork, uid/gid maps
+      helper (joins cgroup)     namespaces.apply, then starts the init
+        init, pid 1             mounts (mounts.plan); reaps; reports
+          program               the steps of contain(), then execve
 
-Every step either succeeds or raises SandboxError naming itself; the program
-never starts after a failed step.
+A run stage's helper, init and program are the launcher (launcher/, C),
+which applies what these modules decide: the namespaces, the mount plan, the
+rlimit values (rlimits.settings) and the compiled filter (seccomp). A compile
+stage's are forked from the supervisor and run this package's Python
+(init.py, contain()). Every step either succeeds or fails naming itself; the
+program never starts after a failed step.
 """
 
 from __future__ import annotations
