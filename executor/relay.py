@@ -20,18 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from executor import messages
+from executor import events, messages
 from executor.errors import ConfigError
 from executor.events import (
     Event,
-    Finished,
-    Output,
-    Queued,
-    Refused,
-    StageExited,
-    StageStarted,
 )
-from executor.results import StageResult
 
 # A lease lasts this long unless refreshed; it is refreshed every third of it.
 LEASE_SECONDS = 3
@@ -107,41 +100,12 @@ class Keys:
 
 def encode_event(event: Event) -> dict[str, Any]:
     """Stream fields for an event: a JSON header and the output bytes."""
-    header: dict[str, Any]
-    payload = b""
-    if isinstance(event, StageStarted):
-        header = {"type": "stage", "stage": event.stage}
-    elif isinstance(event, Output):
-        header = {"type": "output", "stream": event.stream}
-        payload = event.data
-    elif isinstance(event, StageExited):
-        header = {"type": "exit", "stage": event.stage}
-        header["result"] = event.result.to_wire()
-    elif isinstance(event, Queued):
-        header = {"type": "queued", "position": event.position}
-    elif isinstance(event, Refused):
-        header = {"type": "refused", "reason": event.reason}
-    else:
-        header = {"type": "finished"}
+    header, payload = events.to_wire(event)
     return {"h": json.dumps(header), "p": payload}
 
 
 def decode_event(fields: dict[bytes, bytes]) -> Event:
-    header = json.loads(fields[b"h"])
-    payload = fields.get(b"p", b"")
-    kind = header["type"]
-    if kind == "stage":
-        return StageStarted(str(header["stage"]))
-    if kind == "output":
-        return Output(str(header["stream"]), payload)
-    if kind == "exit":
-        result = StageResult.from_wire(header["result"])
-        return StageExited(str(header["stage"]), result)
-    if kind == "queued":
-        return Queued(int(header["position"]))
-    if kind == "refused":
-        return Refused(str(header["reason"]))
-    return Finished()
+    return events.from_wire(json.loads(fields[b"h"]), fields.get(b"p", b""))
 
 
 def encode_command(kind: str, payload: bytes = b"", signum: int = 0) -> dict[str, Any]:

@@ -19,15 +19,12 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from executor import messages, uids
+from executor import events, messages, uids
 from executor.config import PROJECT_DIR, Config
 from executor.errors import BackendError, ConfigError
 from executor.events import (
     Event,
     Finished,
-    Output,
-    Queued,
-    Refused,
     StageExited,
     StageStarted,
 )
@@ -49,21 +46,6 @@ UNAVAILABLE = StageResult(
     0,
 )
 START_TIMEOUT_SECONDS = 30
-
-
-def _event(frame: messages.Frame) -> Event:
-    header = frame.header
-    if header["type"] == "stage":
-        return StageStarted(header["stage"])
-    if header["type"] == "output":
-        return Output(header["stream"], frame.payload)
-    if header["type"] == "exit":
-        return StageExited(header["stage"], StageResult.from_wire(header["result"]))
-    if header["type"] == "queued":
-        return Queued(int(header["position"]))
-    if header["type"] == "refused":
-        return Refused(str(header["reason"]))
-    return Finished()
 
 
 class LocalRun:
@@ -210,7 +192,7 @@ class SupervisorConnection:
                 for frame in decoder.feed(data):
                     run = self.runs.get(frame.header.get("run_id", ""))
                     if run is not None:
-                        run.deliver(_event(frame))
+                        run.deliver(events.from_wire(frame.header, frame.payload))
                         if frame.type == "finished":
                             del self.runs[run.run_id]
         except (OSError, messages.FrameError) as exc:
