@@ -98,6 +98,11 @@ def _status(pid: int) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
+def process_uid(pid: int) -> int:
+    """A process's real uid; 0 if it has ended since it was listed."""
+    return int(_status(pid).get("Uid", "0").split()[0])
+
+
 def _descends_from(pid: int, ancestors: set[int]) -> bool:
     while pid > 1:
         pid = int(_status(pid).get("PPid", "0"))
@@ -183,8 +188,7 @@ def sandbox_processes(supervisors: set[int]) -> list[tuple[int, int]]:
         if not entry.name.isdigit() or _of_no_run(int(entry.name), supervisors):
             continue
         if _descends_from(int(entry.name), supervisors):
-            uid = int(_status(int(entry.name)).get("Uid", "0").split()[0])
-            found.append((int(entry.name), uid))
+            found.append((int(entry.name), process_uid(int(entry.name))))
     return found
 
 

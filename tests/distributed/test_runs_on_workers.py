@@ -9,7 +9,6 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -17,7 +16,7 @@ import websockets
 
 from executor import relay
 from executor.backends.celery import CeleryBackend
-from tests.conftest import execute, idle_pool_processes
+from tests.conftest import execute, idle_pool_processes, process_uid
 from tests.distributed.conftest import Site, WorkerProcess, wait_until
 
 ECHO = (
@@ -163,19 +162,11 @@ async def test_two_workers_on_one_host_use_disjoint_uids(
         assert uids and uids <= allowed, (uids, allowed)
     for worker, allowed in zip(workers, ranges, strict=True):
         supervisors = set((worker.report() or {}).get("supervisors", []))
-        pooled = {_uid(pid) for pid in idle_pool_processes(supervisors)}
+        pooled = {process_uid(pid) for pid in idle_pool_processes(supervisors)}
         assert pooled - {0} <= allowed, ("a pooled sandbox outside", pooled)
     for run in runs:
         await run.stop()
     await asyncio.gather(*(_drain(run) for run in runs))
-
-
-def _uid(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0  # ended since it was listed
-    return int(status.split("\nUid:\t", 1)[1].split()[0])
 
 
 def _job(source: str) -> Any:

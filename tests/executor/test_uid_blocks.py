@@ -8,14 +8,13 @@ import asyncio
 import dataclasses
 import os
 import time
-from pathlib import Path
 
 import pytest
 
 from executor import config, uids
 from executor.backends.local import LocalBackend
 from executor.job import Job, Stage
-from tests.conftest import idle_pool_processes, sandbox_processes
+from tests.conftest import idle_pool_processes, process_uid, sandbox_processes
 
 BASE = 5_000_000  # away from the defaults other suites on this host use
 
@@ -40,7 +39,7 @@ async def sandbox_uids(backend: LocalBackend) -> set[int]:
         found = sandbox_processes(supervisors)
         running = {uid for _, uid in found if uid != 0}
         if len(running) >= 2:  # the sandbox's init and its program
-            pooled = {_uid(pid) for pid in idle_pool_processes(supervisors)}
+            pooled = {process_uid(pid) for pid in idle_pool_processes(supervisors)}
             return running | (pooled - {0})
         await asyncio.sleep(0.1)
     raise AssertionError("the sandbox did not start")
@@ -51,14 +50,6 @@ def _held(backend: LocalBackend) -> range:
     [connection] = backend.connections.values()
     assert connection.block is not None
     return range(connection.block.first, connection.block.last + 1)
-
-
-def _uid(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0  # ended since it was listed
-    return int(status.split("\nUid:\t", 1)[1].split()[0])
 
 
 async def test_two_embedded_supervisors_never_share_a_sandbox_uid():
