@@ -21,7 +21,7 @@ from typing import Any
 
 import websockets
 
-from tests.servers import daphne
+from tests.servers import children, daphne
 
 HELLO = 'print("hello")'
 
@@ -126,14 +126,6 @@ def resident_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
-
-
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
 
 
 def supervisor_of(web_pid: int) -> int:

@@ -24,7 +24,7 @@ from executor.backends.local import LocalBackend
 from executor.requests import build_job
 from playground.api.results import collect
 from playground.registry import registry
-from tests.servers import daphne, free_port
+from tests.servers import children, daphne, free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -111,14 +111,6 @@ def _descends_from(pid: int, ancestors: set[int]) -> bool:
     return False
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
-
-
 def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0")
@@ -154,9 +146,9 @@ def idle_pool_processes(supervisors: set[int]) -> set[int]:
     """The processes of the supervisors' idle pooled sandboxes."""
     idle: set[int] = set()
     for supervisor in supervisors:
-        for helper in _children(supervisor):
-            tree = [helper, *_children(helper)]
-            tree += [p for init in tree[1:] for p in _children(init)]
+        for helper in children(supervisor):
+            tree = [helper, *children(helper)]
+            tree += [p for init in tree[1:] for p in children(init)]
             idle |= {pid for pid in tree if _of_no_run(pid, supervisors)}
     return idle
 

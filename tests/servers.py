@@ -1,5 +1,5 @@
 """The site served by daphne on a free loopback port, for the tests that need
-a real server and for the benchmark."""
+a real server and for the benchmark, and the processes it starts."""
 
 from __future__ import annotations
 
@@ -59,3 +59,12 @@ def _wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the site did not start") from None
             time.sleep(0.1)
+
+
+def children(pid: int) -> list[int]:
+    """A process's children; none if it has ended."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
