@@ -27,4 +27,4 @@ RUN useradd --system --uid 10001 --home-dir /app/var --no-create-home web \
 ENV PATH=/app/.venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PLAYGROUND_VAR_DIR=/app/var
 EXPOSE 8000
 USER web
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "playground.asgi:application"]
+CMD ["python", "-m", "playground.serve", "-b", "0.0.0.0", "-p", "8000", "playground.asgi:application"]

@@ -16,7 +16,7 @@ install-test:
 run: install
 	$(PY) manage.py check --fail-level ERROR
 	$(PY) manage.py migrate --noinput -v0
-	.venv/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+	$(PY) -m playground.serve -b $(HOST) -p $(PORT) playground.asgi:application
 
 test: install-test runtimes
 	bash scripts/check.sh

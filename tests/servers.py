@@ -33,7 +33,7 @@ def daphne(
                    cwd=PROJECT, env=env, check=True)  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", *options, "-b", "127.0.0.1",
+        [sys.executable, "-m", "playground.serve", *options, "-b", "127.0.0.1",
          "-p", str(port), "playground.asgi:application"],
         cwd=PROJECT, env=env, **popen,
     )  # fmt: skip

@@ -1,5 +1,5 @@
 """Behind a load balancer every request comes from the balancer's address:
-daphne started as docs/deployment.md says (`--proxy-headers`) takes the
+the server started as docs/deployment.md says (`--proxy-headers`) takes the
 client's address from X-Forwarded-For, so per-client limits stay per client
 instead of one client's runs using up everyone's."""
 
@@ -43,7 +43,7 @@ def post(site: str, forwarded_for: str, source: str) -> int:
 
 
 def test_the_documented_daphne_command_reads_the_forwarded_address():
-    assert "daphne --proxy-headers" in DOCS.read_text()
+    assert "playground.serve --proxy-headers" in DOCS.read_text()
 
 
 def hold_a_slot(site: str, forwarded_for: str) -> None:

@@ -1,0 +1,62 @@
+"""A client that reads slower than a program writes still gets every frame.
+
+The server queues the output, the exit frame and its close behind what the
+client has not read yet. The close must wait for the client to read that
+queue and answer, or the connection is cut with the end of the output and the
+exit frame still unsent: the page would say "Connection lost" after a
+program that only printed a lot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import websockets
+
+from tests.servers import daphne
+
+# A page's output cap (1 MiB) of short lines, printed as fast as Python can.
+FLOOD = "for i in range(10**6):\n    print(i)\n"
+
+
+@pytest.fixture(scope="module")
+def served(site_env: dict[str, str]) -> Iterator[int]:
+    with daphne(site_env) as (port, _):
+        yield port
+
+
+async def read_slowly(port: int, pause: float) -> list[dict[str, Any]]:
+    """Run FLOOD, stop reading for `pause` seconds after the first frame,
+    then read every frame until the server closes."""
+    url = f"ws://127.0.0.1:{port}/api/v2/connect"
+    frames: list[dict[str, Any]] = []
+    # A small queue makes the client stop reading the socket while it pauses.
+    async with websockets.connect(url, max_queue=4) as socket:
+        init = {"type": "init", "language": "python", "version": "*",
+                "files": [{"content": FLOOD}]}  # fmt: skip
+        await socket.send(json.dumps(init))
+        frames.append(json.loads(await socket.recv()))
+        await asyncio.sleep(pause)
+        # Piston's close code 4999 is not one websockets counts as normal.
+        with contextlib.suppress(websockets.ConnectionClosedError):
+            async with asyncio.timeout(60):
+                async for raw in socket:
+                    frames.append(json.loads(raw))
+        frames.append({"type": "closed", "code": socket.close_code})
+    return frames
+
+
+def test_a_slow_reader_gets_the_exit_frame_and_the_close(served: int) -> None:
+    frames = asyncio.run(read_slowly(served, pause=3))
+
+    exits = [f for f in frames if f["type"] == "exit"]
+    assert len(exits) == 1, [f["type"] for f in frames[-5:]]
+    assert exits[0]["status"] == "OL" and exits[0]["truncated"] is True
+    assert frames[-1] == {"type": "closed", "code": 4999}
+    stdout = "".join(f["data"] for f in frames if f["type"] == "data")
+    assert len(stdout) >= 1024 * 1024 - 16, "output queued for the client was lost"
