@@ -52,7 +52,7 @@ set_tid_address set_robust_list get_robust_list futex futex_waitv rseq
 sched_yield sched_getaffinity sched_setaffinity sched_getparam sched_setparam
 sched_getscheduler sched_setscheduler sched_get_priority_max
 sched_get_priority_min sched_rr_get_interval sched_getattr sched_setattr
-getpriority setpriority getrlimit setrlimit prlimit64 getrusage times uname
+getpriority setpriority getrlimit setrlimit getrusage times uname
 sysinfo getcpu pidfd_open pidfd_send_signal restart_syscall
 rt_sigaction rt_sigprocmask rt_sigreturn rt_sigpending rt_sigtimedwait
 rt_sigqueueinfo rt_tgsigqueueinfo rt_sigsuspend sigaltstack pause alarm
@@ -109,6 +109,10 @@ def build() -> sc.SyscallFilter:
     for name in ("socket", "socketpair"):
         _rule(f, sc.ALLOW, name, sc.Arg(0, sc.EQ, socket.AF_UNIX))
         _rule(f, sc.ERRNO(errno.EAFNOSUPPORT), name, sc.Arg(0, sc.NE, socket.AF_UNIX))
+    # Another process's limits: run as an ordinary user, the sandbox's init
+    # shares the program's uid, and lowering its limits would break the run.
+    _rule(f, sc.ALLOW, "prlimit64", sc.Arg(0, sc.EQ, 0))
+    _rule(f, sc.ERRNO(errno.EPERM), "prlimit64", sc.Arg(0, sc.NE, 0))
     for persona in PERSONALITIES:
         _rule(f, sc.ALLOW, "personality", sc.Arg(0, sc.EQ, persona))
     return f

@@ -67,6 +67,26 @@ print("BLOCKED unshare" if libc.unshare(CLONE_NEWUSER) else "ESCAPED unshare")
     assert "ESCAPED" not in result["run"]["output"]
 
 
+async def test_only_the_program_s_own_limits_can_be_changed(backend):
+    source = """
+import errno, os, resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+print("own", resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+child = os.fork()
+if child == 0:
+    os.pause()
+for name, pid in (("init", 1), ("child", child)):
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (1, 1))
+        print(name, "changed")
+    except OSError as exc:
+        print(name, errno.errorcode[exc.errno])
+os.kill(child, 9)
+"""
+    result = await execute(backend, "python", source)
+    assert result["run"]["stdout"] == "own 64\ninit EPERM\nchild EPERM\n"
+
+
 async def test_threads_and_processes_still_work(backend):
     source = """
 #include <pthread.h>
