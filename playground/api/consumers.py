@@ -52,6 +52,11 @@ def init_timeout_seconds() -> float:
 
 SIGNALS = {signal.Signals(s).name: int(s) for s in (*FORWARDED, signal.SIGKILL)}
 MAX_STDIN_FRAME_BYTES = 64 * 1024
+# Characters of output per data frame. JSON escapes a character into at most
+# 12 bytes (an astral one as two \uXXXX escapes), so a frame stays under
+# 200 KiB, well inside the 1 MiB a websocket message may hold in daphne and
+# in most clients; the supervisor hands over up to 256 KiB of a pipe at once.
+FRAME_CHARACTERS = 16 * 1024
 
 
 class Close:
@@ -65,6 +70,7 @@ class Close:
     INVALID_SIGNAL = 4005
     REFUSED = 4006  # an unknown key, over a client limit, or no room left
     COMPLETED = 4999
+    SERVER_ERROR = 1011  # the websocket standard's code: our failure
 
 
 class RunConsumer(AsyncWebsocketConsumer):
@@ -166,10 +172,16 @@ class RunConsumer(AsyncWebsocketConsumer):
         started = timezone.now()
         results: dict[str, StageResult] = {}
         output: list[str] = []
+        code = Close.COMPLETED
         try:
             await self._forward_events(run, results, output)
         except RunRefused as exc:
             await self.fail(str(exc), Close.REFUSED)
+        except Exception:
+            # Our bug, not the program's: the client still gets a close rather
+            # than a socket left open with nothing more to come.
+            log.exception("run_id=%s the run's events could not be sent", job.run_id)
+            code = Close.SERVER_ERROR
         finally:
             if self.client is not None:
                 throttle.release(self.client)
@@ -177,7 +189,7 @@ class RunConsumer(AsyncWebsocketConsumer):
                                results, "".join(output))  # fmt: skip
         # Closed only once the record is written, so a client that saw the
         # end can count on it.
-        await self.close(Close.COMPLETED)
+        await self.close(code)
 
     def _address(self) -> str | None:
         return (self.scope.get("client") or [None])[0]
@@ -251,9 +263,7 @@ class RunConsumer(AsyncWebsocketConsumer):
                 if text := output.feed(event.stream, event.data):
                     if keep:
                         kept.append(text)
-                    await self.send_json(
-                        {"type": "data", "stream": event.stream, "data": text}
-                    )
+                    await self.send_data(event.stream, text)
             elif isinstance(event, StageExited):
                 await self._flush(output, event.result.truncated_streams())
                 result = results[event.stage] = event.result
@@ -274,7 +284,12 @@ class RunConsumer(AsyncWebsocketConsumer):
             if stream in cut:
                 continue  # a character split by the cap is dropped, not replaced
             if text := output.feed(stream, b"", final=True):
-                await self.send_json({"type": "data", "stream": stream, "data": text})
+                await self.send_data(stream, text)
+
+    async def send_data(self, stream: str, text: str) -> None:
+        for start in range(0, len(text), FRAME_CHARACTERS):
+            piece = text[start : start + FRAME_CHARACTERS]
+            await self.send_json({"type": "data", "stream": stream, "data": piece})
 
 
 class NoSuchSocket(AsyncWebsocketConsumer):
