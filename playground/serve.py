@@ -6,38 +6,116 @@ the close frame is queued, behind any output the client has not read yet. A
 page still rendering a program's 1 MiB of output takes longer than that to
 reach the close, and its connection was then cut (a TCP reset), taking the
 end of the output and the exit frame with it.
+
+A fixed longer limit is not enough either: JSON escapes a control character
+or an invalid byte into six bytes, so a capped output can be 6 MiB a stream,
+three minutes on a 300 kbit/s link. A closing connection is therefore cut
+only once its client has taken nothing from it for `--websocket-close-timeout`
+seconds (30), checked every second.
 """
 
+import fcntl
+import struct
+import termios
+import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
 
-# Long enough to read a capped output on a slow link; a client that never
-# answers the close is cut off after this.
-CLOSE_HANDSHAKE_SECONDS = 30
+# Long enough for a page to read what it holds already and answer; a client
+# that reads nothing more for this long is cut off.
+CLOSE_HANDSHAKE_SECONDS = 30.0
+CHECK_SECONDS = 1.0  # how often a closing connection's progress is looked at
+
+
+class PatientProtocol(WebSocketProtocol):  # type: ignore[misc]
+    """A websocket whose close is cut short only when its client stalls."""
+
+    stalled_since = 0.0
+    unsent_before: int | None = None
+
+    def sendCloseFrame(self, *args: Any, **kw: Any) -> None:
+        super().sendCloseFrame(*args, **kw)
+        self.stalled_since = time.monotonic()
+        self.unsent_before = self.unsent()
+
+    def onCloseHandshakeTimeout(self) -> None:
+        # autobahn calls this every CHECK_SECONDS (its own limit, as set in
+        # PlaygroundServer) until the client answers the close.
+        unsent = self.unsent()
+        if unsent is not None and self.unsent_before is not None:
+            # Nothing is queued after a close frame, so a shorter queue means
+            # the client read some of it.
+            if unsent < self.unsent_before:
+                self.stalled_since = time.monotonic()
+            self.unsent_before = unsent
+        patience = self.factory.server_class.close_timeout
+        if time.monotonic() - self.stalled_since < patience:
+            self.closeHandshakeTimeoutCall = self.factory._batched_timer.call_later(
+                self.closeHandshakeTimeout, self.onCloseHandshakeTimeout
+            )
+            return
+        super().onCloseHandshakeTimeout()
+
+    def unsent(self) -> int | None:
+        """Bytes written but not yet taken by the client: Twisted's buffer
+        and the kernel's; None behind a wrapper (TLS) that hides them."""
+        transport = self.transport
+        try:
+            queued = len(transport.dataBuffer) - transport.offset
+            queued += transport._tempDataLen
+            answer = fcntl.ioctl(transport.fileno(), termios.TIOCOUTQ, bytes(4))
+        except (AttributeError, OSError):
+            return None
+        return int(queued) + int(struct.unpack("i", answer)[0])
 
 
 class PlaygroundServer(Server):  # type: ignore[misc]
     def __init__(
-        self, *args: Any, ready_callable: Callable[[], None] | None = None, **kw: Any
+        self,
+        *args: Any,
+        ready_callable: Callable[[], None] | None = None,
+        close_timeout: float = CLOSE_HANDSHAKE_SECONDS,
+        **kw: Any,
     ) -> None:
         # The websocket factory exists only once run() starts; the ready hook
         # is called after it is made and before the first connection.
         super().__init__(*args, ready_callable=self._configure, **kw)
         self.then_ready = ready_callable
+        self.close_timeout = close_timeout
 
     def _configure(self) -> None:
-        self.ws_factory.setProtocolOptions(
-            closeHandshakeTimeout=CLOSE_HANDSHAKE_SECONDS
-        )
+        self.ws_factory.protocol = PatientProtocol
+        self.ws_factory.setProtocolOptions(closeHandshakeTimeout=CHECK_SECONDS)
         if self.then_ready is not None:
             self.then_ready()
 
 
 class PlaygroundCommandLine(CommandLineInterface):  # type: ignore[misc]
-    server_class = PlaygroundServer
+    description = "The playground's web server: daphne, patient with slow readers"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parser.prog = "python -m playground.serve"
+        self.parser.add_argument(
+            "--websocket-close-timeout",
+            type=float,
+            default=CLOSE_HANDSHAKE_SECONDS,
+            help="Seconds a closing websocket may go without its client reading "
+            "before it is cut off (default 30)",
+        )
+
+    def run(self, args: list[str]) -> None:
+        # daphne's run() parses the arguments again and builds the server.
+        options = self.parser.parse_args(args)
+        self.server_class = partial(
+            PlaygroundServer, close_timeout=options.websocket_close_timeout
+        )
+        super().run(args)
 
 
 if __name__ == "__main__":

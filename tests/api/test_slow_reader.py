@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,3 +61,49 @@ def test_a_slow_reader_gets_the_exit_frame_and_the_close(served: int) -> None:
     assert frames[-1] == {"type": "closed", "code": 4999}
     stdout = "".join(f["data"] for f in frames if f["type"] == "data")
     assert len(stdout) >= 1024 * 1024 - 16, "output queued for the client was lost"
+
+
+# 1 MiB of control characters: about 6 MiB of JSON, each escaped as \u0000.
+ESCAPED_FLOOD = "import sys\nsys.stdout.write(chr(0) * 2**20)\n"
+PATIENCE_SECONDS = "2"  # far less than reading ESCAPED_FLOOD takes below
+
+
+@pytest.fixture(scope="module")
+def patient(site_env: dict[str, str]) -> Iterator[int]:
+    with daphne(site_env, "--websocket-close-timeout", PATIENCE_SECONDS) as (port, _):
+        yield port
+
+
+async def read_steadily(port: int, per_second: int) -> list[dict[str, Any]]:
+    """Run ESCAPED_FLOOD and read it at `per_second` bytes, as over a slow
+    link: a small receive buffer leaves the rest queued at the server."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    raw.connect(("127.0.0.1", port))
+    raw.setblocking(False)
+    url = f"ws://127.0.0.1:{port}/api/v2/connect"
+    frames: list[dict[str, Any]] = []
+    async with websockets.connect(url, sock=raw, max_queue=1) as client:
+        init = {"type": "init", "language": "python", "version": "*",
+                "files": [{"content": ESCAPED_FLOOD}]}  # fmt: skip
+        await client.send(json.dumps(init))
+        with contextlib.suppress(websockets.ConnectionClosedError):
+            async with asyncio.timeout(120):
+                async for message in client:
+                    frames.append(json.loads(message))
+                    await asyncio.sleep(len(message) / per_second)
+        frames.append({"type": "closed", "code": client.close_code})
+    return frames
+
+
+def test_a_reader_slower_than_the_close_limit_still_gets_everything(
+    patient: int,
+) -> None:
+    # The close is queued at once, behind 6 MiB; reading them takes about
+    # four times the limit, but the client never stops reading for long.
+    frames = asyncio.run(read_steadily(patient, per_second=800_000))
+
+    assert [f["type"] for f in frames[-2:]] == ["exit", "closed"], frames[-2:]
+    assert frames[-1]["code"] == 4999
+    stdout = "".join(f["data"] for f in frames if f["type"] == "data")
+    assert stdout == "\0" * 2**20
