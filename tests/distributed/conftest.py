@@ -159,7 +159,8 @@ async def celery_backend(
 
 
 class Site:
-    """daphne with the distributed backend, on a free loopback port."""
+    """The web server (playground.serve) with the distributed backend, on a
+    free loopback port."""
 
     def __init__(self, settings: relay.Settings, var: Path, **env: str) -> None:
         self.port = _free_port()
@@ -168,7 +169,7 @@ class Site:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
                        cwd=PROJECT, env=environ, check=True)  # fmt: skip
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
+            [sys.executable, "-m", "playground.serve", "-b", "127.0.0.1", "-p",
              str(self.port), "playground.asgi:application"],
             cwd=PROJECT, env=environ,
         )  # fmt: skip
