@@ -135,7 +135,9 @@ class Supervisor:
             return
         run = self.runs.get(str(header.get("run_id")))
         if run is None:
-            return  # the run already ended; a late command is harmless
+            if header["type"] == "stop":
+                self._stop_waiting(str(header.get("run_id")))
+            return  # else the run already ended; a late command is harmless
         if header["type"] == "stdin":
             run.stdin.add(frame.payload)
             self._pump_stdin(run)
@@ -484,6 +486,20 @@ class Supervisor:
             log.info("run_id=%s stage=%s status=SG stopped before its program "
                      "started", run.job.run_id, stage.name)  # fmt: skip
             self._finish_run(run, stage.name, stopped_before_start(stage))
+
+    def _stop_waiting(self, run_id: str) -> None:
+        """A run stopped while it waits for a slot ends without starting;
+        left waiting, it would start later with nobody to follow it."""
+        job = next((job for job in self.waiting if job.run_id == run_id), None)
+        if job is None:
+            return  # it already ended
+        self.waiting.remove(job)
+        stage = job.stages[0]
+        log.info("run_id=%s stage=%s status=SG stopped while waiting for a slot",
+                 run_id, stage.name)  # fmt: skip
+        self._emit_exit(run_id, stage.name, stopped_before_start(stage))
+        self._emit(messages.FinishedEvent(type="finished", run_id=run_id))
+        self._tell_positions()
 
     # -- limits -----------------------------------------------------------
 

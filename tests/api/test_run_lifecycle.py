@@ -12,7 +12,7 @@ from channels.testing import ApplicationCommunicator
 
 from executor import config
 from executor.backends.local import LocalBackend
-from executor.events import Refused
+from executor.events import Queued, Refused, StageExited, StageStarted
 from executor.requests import build_job
 from playground.asgi import application
 from playground.registry import registry
@@ -90,4 +90,25 @@ async def test_a_full_queue_refuses_work_with_a_clear_message():
     assert "busy" in events[0].reason
     for run in runs[:-1]:
         await run.stop()
+    await backend.aclose()
+
+
+async def test_a_run_stopped_while_it_waits_never_starts():
+    settings = dataclasses.replace(config.get(), max_concurrent_runs=1)
+    backend = LocalBackend(settings)
+    payload = {"language": "bash", "files": [{"content": "sleep 1"}]}
+    running, waiting = [
+        await backend.submit(build_job(payload, registry(), settings, 1024)[0])
+        for _ in range(2)
+    ]
+    events = aiter(waiting.events())
+    assert isinstance(await anext(events), Queued)
+
+    await waiting.stop()
+
+    rest = [event async for event in events]
+    assert not any(isinstance(event, StageStarted) for event in rest), rest
+    [exited] = [event for event in rest if isinstance(event, StageExited)]
+    assert (exited.result.status, exited.result.message) == ("SG", "Stopped on request")
+    await running.stop()
     await backend.aclose()
