@@ -9,8 +9,8 @@ class RunRecordAdmin(admin.ModelAdmin):
     """Read-only: records are written by runs, pruned by `prune_audit`."""
 
     list_display = ("started_at", "run_id", "client", "surface", "language",
-                    "version", "status", "host")  # fmt: skip
-    list_filter = ("status", "language", "surface", "client")
+                    "version", "status", "stopped_by", "host")  # fmt: skip
+    list_filter = ("status", "stopped_by", "language", "surface", "client")
     search_fields = ("run_id", "client")
     date_hierarchy = "started_at"
 

@@ -49,6 +49,7 @@ def _stage_summary(stage: str, result: StageResult) -> dict[str, Any]:
         "cpu_time": result.cpu_time_ms,
         "wall_time": result.wall_time_ms,
         "memory": result.memory_bytes,
+        "message": result.message,
     }
 
 
@@ -59,8 +60,10 @@ async def record(
     started_at: datetime,
     results: dict[str, StageResult],
     output: str = "",
+    stopped_by: str = "",
 ) -> None:
-    """Keep the run's record; a failure to write it is logged, never raised."""
+    """Keep the run's record; a failure to write it is logged, never raised.
+    `stopped_by` says why the run was stopped early (playground.inflight)."""
     last = list(results.values())[-1] if results else None
     code = "\n".join(f.content.decode("utf-8", "replace") for f in job.files)
     kept = RunRecord(
@@ -73,6 +76,7 @@ async def record(
         version=job.version,
         status=(last.status or "") if last else "XX",
         stages=[_stage_summary(s, r) for s, r in results.items()],
+        stopped_by=stopped_by,
         host=HOST,
         code=code if content_enabled() else "",
         output=output if content_enabled() else "",

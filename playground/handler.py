@@ -79,9 +79,13 @@ class Handler(ASGIHandler):
             asyncio.create_task(self.listen_for_disconnect(receive)),
             asyncio.create_task(process_request()),
         ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            await _settle(task)
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Also when the server stops and cancels this request: the view
+            # must not outlive it (a run's record would be lost).
+            for task in tasks:
+                await _settle(task)
         try:
             return tasks[1].result()
         except asyncio.CancelledError:

@@ -2,10 +2,18 @@
 
 from django.db import models
 
+from playground import inflight
+
 
 class RunRecord(models.Model):
     """Who ran what, where, and how it ended; code and output only when the
     administrator enables PLAYGROUND_AUDIT_CONTENT."""
+
+    class StoppedBy(models.TextChoices):
+        # Why the playground stopped a run before its end (playground.inflight);
+        # its last stage then says SG, "Stopped on request".
+        CLIENT = inflight.CLIENT_LEFT, "its client left"
+        SHUTDOWN = inflight.SHUTDOWN, "the server shut down"
 
     run_id = models.CharField(max_length=32, db_index=True)
     started_at = models.DateTimeField(db_index=True)
@@ -16,6 +24,7 @@ class RunRecord(models.Model):
     version = models.CharField(max_length=50)
     status = models.CharField(max_length=4, blank=True)  # the last stage's
     stages = models.JSONField(default=list)
+    stopped_by = models.CharField(max_length=10, blank=True, choices=StoppedBy.choices)
     host = models.CharField(max_length=200)
     code = models.TextField(blank=True)
     output = models.TextField(blank=True)

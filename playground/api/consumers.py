@@ -4,7 +4,8 @@
     server: runtime -> (stage, data*, exit)+ -> close 4999
 
 A bad frame gets an `error` frame and a close code; a run never outlives its
-socket: a disconnect stops it.
+socket: a disconnect stops it. When the server shuts down, the run is stopped
+and the socket closed with 1001 (going away) after its last `exit`.
 """
 
 import asyncio
@@ -26,7 +27,7 @@ from executor.job import Job
 from executor.requests import build_job
 from executor.results import OutputCollector, StageResult
 from executor.sandbox.init import FORWARDED
-from playground import audit
+from playground import audit, inflight
 from playground.api import throttle
 from playground.api.results import RunRefused, exit_fields
 from playground.registry import registry
@@ -71,6 +72,7 @@ class Close:
     REFUSED = 4006  # an unknown key, over a client limit, or no room left
     COMPLETED = 4999
     SERVER_ERROR = 1011  # the websocket standard's code: our failure
+    GOING_AWAY = 1001  # the standard's code: the server is shutting down
 
 
 class RunConsumer(AsyncWebsocketConsumer):
@@ -80,6 +82,7 @@ class RunConsumer(AsyncWebsocketConsumer):
     # restart cannot end the socket before the run's own error reaches it.
     channel_layer_alias = "runs-use-no-channel-layer"
     run: RunHandle | None = None
+    flight: inflight.Flight | None = None
     client: throttle.Client | None = None
     done = False  # the run ended; frames still in flight are ignored
     pump: asyncio.Task[None] | None = None
@@ -92,13 +95,15 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        if self.run is not None:
-            await self.run.stop()
+        if self.run is None or self.flight is None:
+            return  # no run, or it has ended
         pump = self.pump
         if pump is not None and pump is not asyncio.current_task() and not pump.done():
-            # Nothing more can be sent; wait only for the audit record.
-            pump.cancel()
-            await asyncio.gather(pump, return_exceptions=True)
+            # Nothing more can be sent, but the record keeps the stopped
+            # stage's result and the output that arrived before it.
+            await inflight.stop_and_wait(self.flight, pump, inflight.CLIENT_LEFT)
+        else:
+            await self.flight.stop(inflight.CLIENT_LEFT)
 
     async def _init_deadline(self) -> None:
         await asyncio.sleep(init_timeout_seconds())
@@ -158,6 +163,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             return
         self.client = client
         self.run = await get_backend().submit(job)
+        self.flight = inflight.Flight(self.run)
         await self.send_json(
             {
                 "type": "runtime",
@@ -165,31 +171,38 @@ class RunConsumer(AsyncWebsocketConsumer):
                 "version": runtime.version,
             }
         )
-        self.pump = asyncio.create_task(self._supervise(job, self.run))
+        self.pump = asyncio.create_task(self._supervise(job, self.flight))
 
-    async def _supervise(self, job: Job, run: RunHandle) -> None:
+    async def _supervise(self, job: Job, flight: inflight.Flight) -> None:
         """Forward the run's events; leave its audit record however it ends."""
         started = timezone.now()
         results: dict[str, StageResult] = {}
         output: list[str] = []
         code = Close.COMPLETED
-        try:
-            await self._forward_events(run, results, output)
-        except RunRefused as exc:
-            await self.fail(str(exc), Close.REFUSED)
-        except Exception:
-            # Our bug, not the program's: the client still gets a close rather
-            # than a socket left open with nothing more to come.
-            log.exception("run_id=%s the run's events could not be sent", job.run_id)
-            code = Close.SERVER_ERROR
-        finally:
-            if self.client is not None:
-                throttle.release(self.client)
-            await audit.record(job, self._client(), self._surface(), started,
-                               results, "".join(output))  # fmt: skip
-        # Closed only once the record is written, so a client that saw the
-        # end can count on it.
-        await self.close(code)
+        async with inflight.flying(flight):
+            try:
+                await self._forward_events(flight.run, results, output)
+            except RunRefused as exc:
+                await self.fail(str(exc), Close.REFUSED)
+            except Exception:
+                # Our bug, not the program's: the client still gets a close
+                # rather than a socket left open with nothing more to come.
+                log.exception("run_id=%s the run's events could not be sent",
+                              job.run_id)  # fmt: skip
+                code = Close.SERVER_ERROR
+            finally:
+                if self.client is not None:
+                    throttle.release(self.client)
+                text = "".join(output)
+                await audit.record(job, self._client(), self._surface(), started,
+                                   results, text, flight.stopped_by)  # fmt: skip
+            # Closed only once the record is written, so a client that saw the
+            # end can count on it; and before the flight lands, so that a
+            # server shutting down sends the close before it stops.
+            if flight.stopped_by == inflight.SHUTDOWN:
+                await self.close(Close.GOING_AWAY)
+            else:
+                await self.close(code)
 
     def _address(self) -> str | None:
         return (self.scope.get("client") or [None])[0]

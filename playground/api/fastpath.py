@@ -173,12 +173,17 @@ async def _unless_client_leaves(
     cancelled, which stops the run and keeps its record (views._run)."""
     answering = asyncio.ensure_future(answer)
     leaving = asyncio.create_task(_disconnected(receive))
-    await asyncio.wait([answering, leaving], return_when=asyncio.FIRST_COMPLETED)
-    leaving.cancel()
-    await asyncio.gather(leaving, return_exceptions=True)
+    try:
+        await asyncio.wait([answering, leaving], return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # The server is stopping; the answer must not outlive this request,
+        # or its record would be lost with the event loop.
+        await _cancel(answering)
+        raise
+    finally:
+        await _cancel(leaving)
     if not answering.done():
-        answering.cancel()
-        await asyncio.gather(answering, return_exceptions=True)
+        await _cancel(answering)
         return None
     try:
         return answering.result()
@@ -186,6 +191,11 @@ async def _unless_client_leaves(
         response = views.server_error(None)
         response.failure = exc  # for the log line
         return response
+
+
+async def _cancel(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -31,7 +31,8 @@ def exit_fields(result: StageResult) -> dict[str, Any]:
 
 
 class RunRefused(Exception):
-    """The executor had no room for the run; the message says so."""
+    """The run could not be done: the executor had no room for it, or the
+    server shut down while it ran; the message says which."""
 
 
 async def collect(

@@ -18,7 +18,7 @@ from executor.errors import JobError
 from executor.job import Job
 from executor.requests import build_job
 from executor.results import StageResult
-from playground import audit
+from playground import audit, inflight
 from playground.api import packages, throttle
 from playground.api.results import RunRefused, collect
 from playground.inloop import json_api
@@ -27,6 +27,9 @@ from playground.registry import registry
 log = logging.getLogger(__name__)
 
 View = Callable[..., Any]
+
+SHUT_DOWN = ("the server shut down while the program ran, and stopped it; "
+             "run it again")  # fmt: skip
 
 
 def error(status: int, message: str) -> JsonResponse:
@@ -142,21 +145,21 @@ async def answer(
 
 
 async def _run(job: Job, client: str) -> dict[str, Any]:
-    """Run a job to its end; a client that leaves stops it. Either way the
-    run leaves its audit record."""
+    """Run a job to its end; a client that leaves stops it, and so does the
+    server's shutdown. Either way the run leaves its audit record."""
     started = timezone.now()
-    run = await get_backend().submit(job)
+    flight = inflight.Flight(await get_backend().submit(job))
     stages: dict[str, Any] = {}
     results: dict[str, StageResult] = {}
-    finished = False
-    try:
-        await collect(run, stages, results)
-        finished = True
-    finally:
-        if not finished:  # refused, or the client went away and cancelled us
-            await run.stop()
-        text = "".join(s["output"] for s in stages.values())
-        await audit.record(job, client, "http", started, results, text)
+    async with inflight.flying(flight):
+        try:
+            await inflight.follow(flight, collect(flight.run, stages, results))
+        finally:
+            text = "".join(s["output"] for s in stages.values())
+            await audit.record(job, client, "http", started, results, text,
+                               flight.stopped_by)  # fmt: skip
+    if flight.stopped_by == inflight.SHUTDOWN:
+        raise RunRefused(SHUT_DOWN)
     return stages
 
 

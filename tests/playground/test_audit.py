@@ -3,18 +3,24 @@ and output only when the administrator asks for them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from channels.testing import ApplicationCommunicator
 from django.core.management import call_command
 from django.db import OperationalError
 from django.test import AsyncClient
 from django.utils import timezone
 
+from executor.backends.local import LocalBackend
+from playground.asgi import application
 from playground.models import RunRecord
 from tests.api.test_connect import connected, init
+from tests.conftest import sandbox_processes
 
 pytestmark = pytest.mark.database
 
@@ -73,6 +79,60 @@ async def test_a_page_run_over_the_websocket_is_recorded():
     record = await RunRecord.objects.aget()
     assert (record.surface, record.language, record.status) == ("page", "c", "RE")
     assert [s["stage"] for s in record.stages] == ["compile", "run"]
+
+
+# Prints, then keeps its stage running until it is stopped.
+BUSY = "print('running', flush=True)\nwhile True:\n    pass\n"
+
+
+def assert_stopped_by_its_client(record: RunRecord) -> None:
+    assert (record.stopped_by, record.status) == ("client", "SG")
+    assert record.get_stopped_by_display() == "its client left"
+    [stage] = record.stages  # its result, as the stopped stage reported it
+    assert (stage["stage"], stage["status"]) == ("run", "SG")
+    assert stage["message"] == "Stopped on request"
+
+
+async def test_a_run_whose_page_leaves_is_recorded_as_stopped_by_its_client(
+    monkeypatch,
+):
+    monkeypatch.setenv("PLAYGROUND_AUDIT_CONTENT", "1")
+    async with connected() as session:
+        await session.send(init("python", BUSY, run_timeout=-1))
+        await session.until_text("stdout", "running")
+        await session.communicator.disconnect()
+
+    record = await RunRecord.objects.aget()
+    assert_stopped_by_its_client(record)
+    assert record.output.startswith("running")  # the output that had arrived
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["fast path", "django"])
+async def test_a_run_whose_http_client_leaves_is_recorded_as_stopped_by_it(
+    backend, length
+):
+    body = json.dumps({"language": "python", "files": [{"content": BUSY}],
+                       "run_timeout": -1}).encode()  # fmt: skip
+    # With a Content-Length the fast path serves it, without one Django.
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+    headers += [(b"content-length", str(len(body)).encode())] if length else []
+    scope = {"type": "http", "method": "POST", "path": "/api/v2/execute",
+             "headers": headers}  # fmt: skip
+    client = ApplicationCommunicator(application, scope)
+    await client.send_input({"type": "http.request", "body": body})
+    await until_a_sandbox_runs(backend)
+
+    await client.send_input({"type": "http.disconnect"})
+    await client.wait(timeout=10)
+
+    assert_stopped_by_its_client(await RunRecord.objects.aget())
+
+
+async def until_a_sandbox_runs(backend: LocalBackend) -> None:
+    deadline = time.monotonic() + 10
+    while not sandbox_processes(set(backend.supervisor_pids())):
+        assert time.monotonic() < deadline, "the run never started"
+        await asyncio.sleep(0.05)
 
 
 def test_prune_deletes_records_past_the_retention(monkeypatch):

@@ -1,0 +1,103 @@
+"""A server told to stop (SIGTERM) ends the runs in flight first: each leaves
+its audit record, saying the shutdown stopped it, and each client is told:
+a websocket gets its last `exit` and the close 1001 (going away), an HTTP
+client a 503 that says to run it again."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from tests.servers import PROJECT, daphne
+
+# Prints until it is stopped, well inside the time and output limits below.
+ENDLESS = "import time\nwhile True:\n    print('x', flush=True)\n    time.sleep(0.05)\n"
+PAYLOAD = {"language": "python", "version": "*", "files": [{"content": ENDLESS}]}
+RUNS_EACH_WAY = 3
+
+
+def test_every_run_stopped_by_a_shutdown_is_recorded_and_its_client_told(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PLAYGROUND_VAR_DIR": str(tmp_path / "var"),
+           "PLAYGROUND_RUN_WALL_TIME_MS": "60000"}  # as a websocket's run  # fmt: skip
+    log = tmp_path / "server.log"
+    with log.open("wb") as stderr, daphne(env, stderr=stderr) as (port, server):
+        sockets, answers = asyncio.run(run_then_stop(port, server, log))
+
+    for frames, close in sockets:
+        assert close == 1001, close
+        assert frames[-1]["type"] == "exit" and frames[-1]["status"] == "SG"
+    for status, body in answers:
+        assert status == 503 and "run it again" in body["message"]
+    records = audit_records(env)
+    started = started_runs(log)
+    assert len(started) == 2 * RUNS_EACH_WAY
+    for run_id in started:
+        record = records[run_id]
+        assert (record["stopped_by"], record["status"]) == ("shutdown", "SG")
+        assert [stage["status"] for stage in record["stages"]] == ["SG"]
+
+
+async def run_then_stop(
+    port: int, server: subprocess.Popen[bytes], log: Path
+) -> tuple[list[Any], list[Any]]:
+    sockets = [asyncio.create_task(on_websocket(port)) for _ in range(RUNS_EACH_WAY)]
+    answers = [asyncio.create_task(over_http(port)) for _ in range(RUNS_EACH_WAY)]
+    deadline = time.monotonic() + 30
+    while len(started_runs(log)) < 2 * RUNS_EACH_WAY:
+        assert time.monotonic() < deadline, "the runs did not all start"
+        await asyncio.sleep(0.05)
+
+    server.send_signal(signal.SIGTERM)
+
+    ended = await asyncio.gather(asyncio.gather(*sockets), asyncio.gather(*answers))
+    assert await asyncio.to_thread(server.wait, 30) == 0
+    return ended[0], ended[1]
+
+
+async def on_websocket(port: int) -> tuple[list[dict[str, Any]], int | None]:
+    url = f"ws://127.0.0.1:{port}/api/v2/connect"
+    frames = []
+    async with websockets.connect(url) as socket:
+        await socket.send(json.dumps({"type": "init", **PAYLOAD}))
+        async for raw in socket:
+            frames.append(json.loads(raw))
+    return frames, socket.close_code
+
+
+async def over_http(port: int) -> tuple[int, dict[str, Any]]:
+    def post() -> tuple[int, dict[str, Any]]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.request("POST", "/api/v2/execute", json.dumps(PAYLOAD),
+                               {"Content-Type": "application/json"})  # fmt: skip
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(post)
+
+
+def started_runs(log: Path) -> set[str]:
+    return set(re.findall(r"run_id=(\w+) started language=", log.read_text()))
+
+
+def audit_records(env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    dumped = subprocess.run(
+        [sys.executable, "manage.py", "dumpdata", "playground.RunRecord"],
+        cwd=PROJECT, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return {row["fields"]["run_id"]: row["fields"] for row in json.loads(dumped.stdout)}
