@@ -69,10 +69,12 @@ async def execute(
     args: list[str] | None = None,
     files: list[dict[str, str]] | None = None,
     output_bytes: int | None = None,
+    settings: config.Config | None = None,
     **limits: int,
 ) -> dict[str, Any]:
     """Run a program to completion; answer as POST /api/v2/execute would,
-    with the HTTP output cap unless `output_bytes` says otherwise."""
+    with the HTTP output cap unless `output_bytes` says otherwise, and with
+    the site's maxima unless `settings` gives others."""
     payload = {
         "language": language,
         "version": "*",
@@ -81,7 +83,7 @@ async def execute(
         "files": [{"content": source}, *(files or [])],
         **limits,
     }
-    settings = config.get()
+    settings = settings or config.get()
     cap = output_bytes or settings.defaults["http_output_bytes"]
     job, _ = build_job(payload, registry(), settings, cap)
     run = await backend.submit(job)

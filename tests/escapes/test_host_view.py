@@ -2,6 +2,7 @@
 view, its limits and the files it leaves behind: nothing that matters."""
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -54,7 +55,14 @@ for root, dirs, files in os.walk("/"):
             found.append(path)
 print(count > 1000, found)
 """
-    result = await execute(backend, "python", source, run_timeout=3000)
+    # The walk reads some 150,000 entries of /usr: on a cold cache, with other
+    # sandboxes busy, it can take the whole default 3 s of wall time. What it
+    # finds is the property here, so it gets the time to finish.
+    roomy = {"run_wall_time_ms": 30000, "run_cpu_time_ms": 30000}
+    site = config.get()
+    settings = dataclasses.replace(site, maxima={**site.maxima, **roomy})
+    result = await execute(backend, "python", source, settings=settings,
+                           run_timeout=30000, run_cpu_time=30000)  # fmt: skip
     assert result["run"]["status"] is None
     assert result["run"]["stdout"] == "True []\n"
 
