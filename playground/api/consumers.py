@@ -85,6 +85,7 @@ class RunConsumer(AsyncWebsocketConsumer):
     flight: inflight.Flight | None = None
     client: throttle.Client | None = None
     done = False  # the run ended; frames still in flight are ignored
+    initialised = False  # an init frame arrived: the init deadline is over
     pump: asyncio.Task[None] | None = None
     timer: asyncio.Task[None] | None = None
 
@@ -107,7 +108,9 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     async def _init_deadline(self) -> None:
         await asyncio.sleep(init_timeout_seconds())
-        if self.run is None:
+        # Not `self.run is None`: a run that has already ended is None again,
+        # and its socket stays open while its audit record is written.
+        if not self.initialised:
             await self.fail("no init frame arrived in time", Close.INIT_TIMEOUT)
 
     async def fail(self, message: str, code: int = Close.ERROR) -> None:
@@ -144,6 +147,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         if self.run is not None:
             await self.fail("the run is already initialised", Close.ALREADY_INITIALISED)
             return
+        self.initialised = True
         settings = config.get()
         try:
             client = await throttle.identify(self._authorization(), self._address())

@@ -12,6 +12,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from executor import config
+from playground import audit
 from playground.asgi import application
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -359,6 +360,32 @@ async def test_init_for_unknown_language_gets_an_error_naming_it_then_4002():
         assert await session.until_closed() == 4002
     assert session.kinds() == ["error"]
     assert "cobol-9000" in session.of_type("error")[0]["message"]
+
+
+async def test_a_socket_that_never_sends_init_is_closed_4001(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_INIT_TIMEOUT_MS", "200")
+    async with connected() as session:
+        assert await session.until_closed() == 4001
+    assert "init" in session.of_type("error")[0]["message"]
+
+
+async def test_a_run_that_ends_before_the_init_deadline_still_closes_4999(
+    monkeypatch,
+):
+    # The deadline passes after the run has ended, while its audit record is
+    # written: an init did arrive, so the socket closes as completed.
+    monkeypatch.setenv("PLAYGROUND_INIT_TIMEOUT_MS", "1000")
+    record = audit.record
+
+    async def record_after_the_deadline(*args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(1.5)
+        await record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record_after_the_deadline)
+    async with connected() as session:
+        await session.send(init("bash", "echo done"))
+        assert await session.until_closed() == 4999
+    assert session.kinds() == ["runtime", "stage", "data", "exit"]
 
 
 @pytest.mark.usefixtures("host_is_clean")
