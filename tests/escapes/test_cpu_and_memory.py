@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import execute
+from tests.conftest import ROOMY_WALL_MS, execute, raised_maxima
 from tests.escapes.running import FAST, timed
 
 pytestmark = pytest.mark.usefixtures("host_is_clean")
@@ -15,7 +15,14 @@ MIB = 1 << 20
 MEMORY = 256 * MIB  # the memory limit these tests ask for: the default
 # Over a limit by at most one CPU period (100 ms) and the 50 ms poll.
 CPU_SLACK_MS = 150
-CPU_LIMIT = {"run_timeout": 3000, "run_cpu_time": 1000}
+# The CPU limit must be what ends these runs: on a busy machine a spinning run
+# may get a fifth of a CPU, and would reach the site's 3 s wall time first.
+CPU_LIMIT = {"run_timeout": ROOMY_WALL_MS, "run_cpu_time": 1000}
+
+
+def roomy():
+    return raised_maxima(run_wall_time_ms=ROOMY_WALL_MS)
+
 
 SPINNING_THREADS = r"""
 #include <pthread.h>
@@ -55,7 +62,7 @@ int main(void) {
     }
 }
 """
-    result = await execute(backend, "c", source, **CPU_LIMIT)
+    result = await execute(backend, "c", source, settings=roomy(), **CPU_LIMIT)
     run = result["run"]
     assert run["status"] == "TO"
     assert "CPU" in run["message"]
@@ -78,7 +85,7 @@ for _ in range(16):
 """
     canary = "print(sum(range(10**6)))"
     spun, ran = await asyncio.gather(
-        execute(backend, "python", spinners, **CPU_LIMIT),
+        execute(backend, "python", spinners, settings=roomy(), **CPU_LIMIT),
         execute(backend, "python", canary, **FAST),
     )
     run = spun["run"]
@@ -94,7 +101,7 @@ for _ in range(16):
 
 async def test_busy_loop_stops_promptly_at_the_cpu_limit(backend):
     source = "int main(void) { volatile unsigned long x = 0; for (;;) x++; }"
-    result = await execute(backend, "c", source, **CPU_LIMIT)
+    result = await execute(backend, "c", source, settings=roomy(), **CPU_LIMIT)
     run = result["run"]
     assert run["status"] == "TO"
     assert "CPU" in run["message"]
@@ -106,7 +113,9 @@ async def test_cpu_limit_counts_every_thread(backend):
     # over all of them, long before the wall limit. The run's cgroup has one
     # CPU's quota, so wall time is about one second too (more on a busy
     # host); on many cores without that quota it would be a quarter of it.
-    result = await execute(backend, "c", SPINNING_THREADS, **CPU_LIMIT)
+    result = await execute(
+        backend, "c", SPINNING_THREADS, settings=roomy(), **CPU_LIMIT
+    )
     run = result["run"]
     assert run["status"] == "TO"
     assert "CPU" in run["message"]

@@ -2,7 +2,6 @@
 view, its limits and the files it leaves behind: nothing that matters."""
 
 import asyncio
-import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from executor import config
 from executor.backends.local import LocalBackend
-from tests.conftest import execute, pool_settled
+from tests.conftest import ROOMY_WALL_MS, execute, pool_settled, raised_maxima
 from tests.escapes.running import (
     open_fds,
     sandbox_pids,
@@ -58,11 +57,10 @@ print(count > 1000, found)
     # The walk reads some 150,000 entries of /usr: on a cold cache, with other
     # sandboxes busy, it can take the whole default 3 s of wall time. What it
     # finds is the property here, so it gets the time to finish.
-    roomy = {"run_wall_time_ms": 30000, "run_cpu_time_ms": 30000}
-    site = config.get()
-    settings = dataclasses.replace(site, maxima={**site.maxima, **roomy})
-    result = await execute(backend, "python", source, settings=settings,
-                           run_timeout=30000, run_cpu_time=30000)  # fmt: skip
+    room = {"run_timeout": ROOMY_WALL_MS, "run_cpu_time": ROOMY_WALL_MS}
+    roomy = raised_maxima(run_wall_time_ms=ROOMY_WALL_MS,
+                          run_cpu_time_ms=ROOMY_WALL_MS)  # fmt: skip
+    result = await execute(backend, "python", source, settings=roomy, **room)
     assert result["run"]["status"] is None
     assert result["run"]["stdout"] == "True []\n"
 
