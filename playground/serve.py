@@ -22,9 +22,11 @@ and for their clients to be told (a websocket's close 1001, an HTTP 503);
 then it cancels the applications left, as daphne does.
 """
 
+import argparse
 import asyncio
 import fcntl
 import logging
+import math
 import struct
 import termios
 import time
@@ -163,6 +165,19 @@ class PlaygroundServer(Server):  # type: ignore[misc]
                 if "application_instance" in details]  # fmt: skip
 
 
+def seconds(text: str) -> float:
+    """A command-line duration: a number of seconds greater than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds greater than zero"
+        )
+    return value
+
+
 class PlaygroundCommandLine(CommandLineInterface):  # type: ignore[misc]
     description = "The playground's web server: daphne, patient with slow readers"
 
@@ -171,14 +186,14 @@ class PlaygroundCommandLine(CommandLineInterface):  # type: ignore[misc]
         self.parser.prog = "python -m playground.serve"
         self.parser.add_argument(
             "--websocket-close-timeout",
-            type=float,
+            type=seconds,
             default=CLOSE_HANDSHAKE_SECONDS,
             help="Seconds a closing websocket may go without its client reading "
             "before it is cut off (default 30)",
         )
         self.parser.add_argument(
             "--shutdown-timeout",
-            type=float,
+            type=seconds,
             default=SHUTDOWN_SECONDS,
             help="Seconds a stopping server waits for the runs it stops to be "
             "recorded (default 5)",
