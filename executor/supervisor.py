@@ -96,6 +96,8 @@ class Supervisor:
         self.free_ids = list(range(slots + pool_size))
         self.max_waiting = max_waiting
         self.waiting: deque[Job] = deque()
+        # A waiting run's input, kept for its start.
+        self.waiting_stdin: dict[str, StdinFeed] = {}
         self.runs: dict[str, Run] = {}
         self.loop = Loop()
         self.running = True
@@ -135,9 +137,8 @@ class Supervisor:
             return
         run = self.runs.get(str(header.get("run_id")))
         if run is None:
-            if header["type"] == "stop":
-                self._stop_waiting(str(header.get("run_id")))
-            return  # else the run already ended; a late command is harmless
+            self._to_waiting(str(header.get("run_id")), frame)
+            return
         if header["type"] == "stdin":
             run.stdin.add(frame.payload)
             self._pump_stdin(run)
@@ -149,6 +150,23 @@ class Supervisor:
         elif header["type"] == "stop":
             self._stop(run)
 
+    def _to_waiting(self, run_id: str, frame: messages.Frame) -> None:
+        """A command for a run still waiting for a slot: its input is kept
+        for its start, and a stop or SIGKILL ends it there. Other signals
+        have no program to reach yet."""
+        feed = self.waiting_stdin.get(run_id)
+        if feed is None:
+            return  # the run already ended; a late command is harmless
+        kind = frame.header["type"]
+        if kind == "stdin":
+            feed.add(frame.payload)
+        elif kind == "close_stdin":
+            feed.close()
+        elif kind == "stop" or (
+            kind == "signal" and int(frame.header["signal"]) == signal.SIGKILL
+        ):
+            self._stop_waiting(run_id)
+
     def _emit(self, header: Any, payload: bytes = b"") -> None:
         self.control.send(header, payload)
 
@@ -156,6 +174,7 @@ class Supervisor:
         """The backend is gone: stop accepting work and end every run."""
         self.running = False
         self.waiting.clear()
+        self.waiting_stdin.clear()
         self.pool.close()
         for run in list(self.runs.values()):
             self._stop(run)
@@ -171,6 +190,9 @@ class Supervisor:
             self._emit(messages.FinishedEvent(type="finished", run_id=job.run_id))
             return
         self.waiting.append(job)
+        self.waiting_stdin[job.run_id] = StdinFeed(
+            job.stdin, closing=not job.interactive, terminal=job.interactive
+        )
         self._start_waiting()
 
     def _tell_positions(self) -> None:
@@ -186,9 +208,7 @@ class Supervisor:
                 job,
                 self.free_slots.pop(),
                 list(job.files),
-                stdin=StdinFeed(
-                    job.stdin, closing=not job.interactive, terminal=job.interactive
-                ),  # fmt: skip
+                stdin=self.waiting_stdin.pop(job.run_id),
             )
             self.runs[job.run_id] = run
             log.info(
@@ -494,6 +514,7 @@ class Supervisor:
         if job is None:
             return  # it already ended
         self.waiting.remove(job)
+        del self.waiting_stdin[run_id]
         stage = job.stages[0]
         log.info("run_id=%s stage=%s status=SG stopped while waiting for a slot",
                  run_id, stage.name)  # fmt: skip

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import signal
 import time
 
+import pytest
 from channels.testing import ApplicationCommunicator
 
 from executor import config
 from executor.backends.local import LocalBackend
-from executor.events import Queued, Refused, StageExited, StageStarted
+from executor.events import Output, Queued, Refused, StageExited, StageStarted
 from executor.requests import build_job
 from playground.asgi import application
 from playground.registry import registry
@@ -93,7 +95,8 @@ async def test_a_full_queue_refuses_work_with_a_clear_message():
     await backend.aclose()
 
 
-async def test_a_run_stopped_while_it_waits_never_starts():
+@pytest.mark.parametrize("how", ["stop", "SIGKILL"])
+async def test_a_run_stopped_while_it_waits_never_starts(how: str):
     settings = dataclasses.replace(config.get(), max_concurrent_runs=1)
     backend = LocalBackend(settings)
     payload = {"language": "bash", "files": [{"content": "sleep 1"}]}
@@ -104,11 +107,37 @@ async def test_a_run_stopped_while_it_waits_never_starts():
     events = aiter(waiting.events())
     assert isinstance(await anext(events), Queued)
 
-    await waiting.stop()
+    if how == "stop":
+        await waiting.stop()
+    else:  # the page's Stop button
+        await waiting.send_signal(signal.SIGKILL)
 
     rest = [event async for event in events]
     assert not any(isinstance(event, StageStarted) for event in rest), rest
     [exited] = [event for event in rest if isinstance(event, StageExited)]
     assert (exited.result.status, exited.result.message) == ("SG", "Stopped on request")
     await running.stop()
+    await backend.aclose()
+
+
+async def test_input_sent_while_a_run_waits_reaches_it_when_it_starts():
+    settings = dataclasses.replace(config.get(), max_concurrent_runs=1)
+    backend = LocalBackend(settings)
+    sleeper = {"language": "bash", "files": [{"content": "sleep 30"}]}
+    reader = {"language": "bash", "files": [{"content": "cat; echo done"}]}
+    running = await backend.submit(build_job(sleeper, registry(), settings, 1024)[0])
+    job, _ = build_job(reader, registry(), settings, 1024, interactive=True)
+    waiting = await backend.submit(job)
+    events = aiter(waiting.events())
+    assert isinstance(await anext(events), Queued)
+
+    await waiting.write_stdin(b"typed while waiting\n")
+    await waiting.close_stdin()
+    await running.stop()
+
+    rest = [event async for event in events]
+    output = b"".join(e.data for e in rest if isinstance(e, Output))
+    [exited] = [event for event in rest if isinstance(event, StageExited)]
+    assert exited.result.code == 0, exited.result
+    assert output.replace(b"\r\n", b"\n") == b"typed while waiting\ndone\n"
     await backend.aclose()
