@@ -81,11 +81,10 @@ class RunConsumer(AsyncWebsocketConsumer):
     # with Redis, an open page then holds no blocking Redis read, and a Redis
     # restart cannot end the socket before the run's own error reaches it.
     channel_layer_alias = "runs-use-no-channel-layer"
-    run: RunHandle | None = None
-    flight: inflight.Flight | None = None
+    flight: inflight.Flight | None = None  # the run, once init started it
     client: throttle.Client | None = None
     done = False  # the run ended; frames still in flight are ignored
-    initialised = False  # an init frame arrived: the init deadline is over
+    initialised = False  # an init arrived: no second one, no init deadline
     pump: asyncio.Task[None] | None = None
     timer: asyncio.Task[None] | None = None
 
@@ -96,7 +95,7 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        if self.run is None or self.flight is None:
+        if self.flight is None or self.done:
             return  # no run, or it has ended
         pump = self.pump
         if pump is not None and pump is not asyncio.current_task() and not pump.done():
@@ -108,8 +107,6 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     async def _init_deadline(self) -> None:
         await asyncio.sleep(init_timeout_seconds())
-        # Not `self.run is None`: a run that has already ended is None again,
-        # and its socket stays open while its audit record is written.
         if not self.initialised:
             await self.fail("no init frame arrived in time", Close.INIT_TIMEOUT)
 
@@ -144,7 +141,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         await handler(frame)
 
     async def on_init(self, frame: dict[str, Any]) -> None:
-        if self.run is not None:
+        if self.initialised:
             await self.fail("the run is already initialised", Close.ALREADY_INITIALISED)
             return
         self.initialised = True
@@ -166,8 +163,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.fail(str(exc))
             return
         self.client = client
-        self.run = await get_backend().submit(job)
-        self.flight = inflight.Flight(self.run)
+        self.flight = inflight.Flight(await get_backend().submit(job))
         await self.send_json(
             {
                 "type": "runtime",
@@ -204,9 +200,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             # end can count on it; and before the flight lands, so that a
             # server shutting down sends the close before it stops.
             if flight.stopped_by == inflight.SHUTDOWN:
-                await self.close(Close.GOING_AWAY)
-            else:
-                await self.close(code)
+                code = Close.GOING_AWAY
+            await self.close(code)
 
     def _address(self) -> str | None:
         return (self.scope.get("client") or [None])[0]
@@ -227,9 +222,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         return "page" if b"origin" in headers else "websocket"
 
     async def _require_run(self) -> RunHandle | None:
-        if self.run is None:
+        if self.flight is None:
             await self.fail("send init first", Close.NOT_INITIALISED)
-        return self.run
+            return None
+        return self.flight.run
 
     async def on_data(self, frame: dict[str, Any]) -> None:
         if (run := await self._require_run()) is None:
@@ -293,7 +289,6 @@ class RunConsumer(AsyncWebsocketConsumer):
                         "truncated": truncated,
                     }
                 )
-        self.run = None
         self.done = True
 
     async def _flush(self, output: OutputCollector, cut: set[str]) -> None:
