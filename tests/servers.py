@@ -3,6 +3,9 @@ a real server and for the benchmark, and the processes it starts."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import signal
 import socket
 import subprocess
@@ -12,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import websockets
 
 PROJECT = Path(__file__).resolve().parents[1]
 START_SECONDS = 60  # a loaded machine may take that long
@@ -68,3 +73,26 @@ def children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(child) for child in text.split()]
+
+
+async def start_run(socket: Any, source: str, language: str = "python") -> None:
+    """Send `init` for `source` on an open /api/v2/connect socket."""
+    init = {"type": "init", "language": language, "version": "*",
+            "files": [{"content": source}]}  # fmt: skip
+    await socket.send(json.dumps(init))
+
+
+async def frames_until_closed(
+    socket: Any, bytes_per_second: float | None = None, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """Every frame until the server closes, read no faster than
+    `bytes_per_second` if given. Piston's close 4999 is not a code websockets
+    counts as normal; it ends the reading as any close does."""
+    frames = []
+    with contextlib.suppress(websockets.ConnectionClosedError):
+        async with asyncio.timeout(timeout):
+            async for raw in socket:
+                frames.append(json.loads(raw))
+                if bytes_per_second:
+                    await asyncio.sleep(len(raw) / bytes_per_second)
+    return frames

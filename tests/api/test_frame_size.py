@@ -12,11 +12,12 @@ close.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
 import websockets
+
+from tests.servers import frames_until_closed, start_run
 
 # 256 KiB written at once: one chunk for the supervisor.
 PROGRAMS = {
@@ -28,18 +29,10 @@ EXPECTED = {"control characters": "\0", "invalid bytes": "\ufffd"}
 
 async def run(site: str, source: str) -> tuple[list[dict[str, Any]], int | None]:
     url = site.replace("http://", "ws://") + "/api/v2/connect"
-    frames: list[dict[str, Any]] = []
     # The client's default limit on a message, 1 MiB, is daphne's too.
     async with websockets.connect(url) as socket:
-        init = {"type": "init", "language": "python", "version": "*",
-                "files": [{"content": source}]}  # fmt: skip
-        await socket.send(json.dumps(init))
-        try:
-            async with asyncio.timeout(30):
-                async for raw in socket:
-                    frames.append(json.loads(raw))
-        except websockets.ConnectionClosedError:
-            pass  # Piston's 4999 is not a code websockets counts as normal
+        await start_run(socket, source)
+        frames = await frames_until_closed(socket, timeout=30)
     return frames, socket.close_code
 
 

@@ -10,7 +10,6 @@ program that only printed a lot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import socket
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import websockets
 
-from tests.servers import daphne
+from tests.servers import daphne, frames_until_closed, start_run
 
 # A page's output cap (1 MiB) of short lines, printed as fast as Python can.
 FLOOD = "for i in range(10**6):\n    print(i)\n"
@@ -35,19 +34,12 @@ async def read_slowly(port: int, pause: float) -> list[dict[str, Any]]:
     """Run FLOOD, stop reading for `pause` seconds after the first frame,
     then read every frame until the server closes."""
     url = f"ws://127.0.0.1:{port}/api/v2/connect"
-    frames: list[dict[str, Any]] = []
     # A small queue makes the client stop reading the socket while it pauses.
     async with websockets.connect(url, max_queue=4) as socket:
-        init = {"type": "init", "language": "python", "version": "*",
-                "files": [{"content": FLOOD}]}  # fmt: skip
-        await socket.send(json.dumps(init))
-        frames.append(json.loads(await socket.recv()))
+        await start_run(socket, FLOOD)
+        frames = [json.loads(await socket.recv())]
         await asyncio.sleep(pause)
-        # Piston's close code 4999 is not one websockets counts as normal.
-        with contextlib.suppress(websockets.ConnectionClosedError):
-            async with asyncio.timeout(60):
-                async for raw in socket:
-                    frames.append(json.loads(raw))
+        frames += await frames_until_closed(socket)
         frames.append({"type": "closed", "code": socket.close_code})
     return frames
 
@@ -82,16 +74,9 @@ async def read_steadily(port: int, per_second: int) -> list[dict[str, Any]]:
     raw.connect(("127.0.0.1", port))
     raw.setblocking(False)
     url = f"ws://127.0.0.1:{port}/api/v2/connect"
-    frames: list[dict[str, Any]] = []
     async with websockets.connect(url, sock=raw, max_queue=1) as client:
-        init = {"type": "init", "language": "python", "version": "*",
-                "files": [{"content": ESCAPED_FLOOD}]}  # fmt: skip
-        await client.send(json.dumps(init))
-        with contextlib.suppress(websockets.ConnectionClosedError):
-            async with asyncio.timeout(120):
-                async for message in client:
-                    frames.append(json.loads(message))
-                    await asyncio.sleep(len(message) / per_second)
+        await start_run(client, ESCAPED_FLOOD)
+        frames = await frames_until_closed(client, per_second, timeout=120)
         frames.append({"type": "closed", "code": client.close_code})
     return frames
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import websockets
 
-from tests.servers import PROJECT, daphne
+from tests.servers import PROJECT, daphne, frames_until_closed, start_run
 
 # Prints until it is stopped, well inside the time and output limits below.
 ENDLESS = "import time\nwhile True:\n    print('x', flush=True)\n    time.sleep(0.05)\n"
@@ -69,11 +69,9 @@ async def run_then_stop(
 
 async def on_websocket(port: int) -> tuple[list[dict[str, Any]], int | None]:
     url = f"ws://127.0.0.1:{port}/api/v2/connect"
-    frames = []
     async with websockets.connect(url) as socket:
-        await socket.send(json.dumps({"type": "init", **PAYLOAD}))
-        async for raw in socket:
-            frames.append(json.loads(raw))
+        await start_run(socket, ENDLESS)
+        frames = await frames_until_closed(socket)
     return frames, socket.close_code
 
 
