@@ -132,39 +132,39 @@ class Supervisor:
 
     def _dispatch(self, frame: messages.Frame) -> None:
         header = frame.header
-        if header["type"] == "start":
+        kind = header["type"]
+        if kind == "start":
             self._enqueue(Job.from_wire(header["job"]))
             return
+        if kind == "signal" and int(header["signal"]) == signal.SIGKILL:
+            kind = "stop"  # a kill ends the run, started or still waiting
         run = self.runs.get(str(header.get("run_id")))
         if run is None:
-            self._to_waiting(str(header.get("run_id")), frame)
+            self._to_waiting(str(header.get("run_id")), kind, frame.payload)
             return
-        if header["type"] == "stdin":
+        if kind == "stdin":
             run.stdin.add(frame.payload)
             self._pump_stdin(run)
-        elif header["type"] == "close_stdin":
+        elif kind == "close_stdin":
             run.stdin.close()
             self._pump_stdin(run)
-        elif header["type"] == "signal":
+        elif kind == "signal":
             self._signal(run, int(header["signal"]))
-        elif header["type"] == "stop":
+        elif kind == "stop":
             self._stop(run)
 
-    def _to_waiting(self, run_id: str, frame: messages.Frame) -> None:
+    def _to_waiting(self, run_id: str, kind: str, payload: bytes) -> None:
         """A command for a run still waiting for a slot: its input is kept
-        for its start, and a stop or SIGKILL ends it there. Other signals
-        have no program to reach yet."""
+        for its start, and a stop ends it there. Signals have no program to
+        reach yet."""
         feed = self.waiting_stdin.get(run_id)
         if feed is None:
             return  # the run already ended; a late command is harmless
-        kind = frame.header["type"]
         if kind == "stdin":
-            feed.add(frame.payload)
+            feed.add(payload)
         elif kind == "close_stdin":
             feed.close()
-        elif kind == "stop" or (
-            kind == "signal" and int(frame.header["signal"]) == signal.SIGKILL
-        ):
+        elif kind == "stop":
             self._stop_waiting(run_id)
 
     def _emit(self, header: Any, payload: bytes = b"") -> None:
@@ -487,9 +487,7 @@ class Supervisor:
         process.streams.stdin = None
 
     def _signal(self, run: Run, signum: int) -> None:
-        if signum == signal.SIGKILL:
-            self._stop(run)
-        elif signum in FORWARDED and run.current is not None:
+        if signum in FORWARDED and run.current is not None:
             log.info(
                 "run_id=%s forwarding %s", run.job.run_id, signal.Signals(signum).name
             )
