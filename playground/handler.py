@@ -11,7 +11,8 @@ did open a connection has it closed in a thread, as Django would.
 """
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core import signals
@@ -23,6 +24,8 @@ from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
 from playground.inloop import SCOPE_KEY, serves_json_api
+
+T = TypeVar("T")
 
 
 class Handler(ASGIHandler):
@@ -75,36 +78,30 @@ class Handler(ASGIHandler):
                 pass  # the client left while the response went out
             return response
 
-        tasks = [
-            asyncio.create_task(self.listen_for_disconnect(receive)),
-            asyncio.create_task(process_request()),
-        ]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            # Also when the server stops and cancels this request: the view
-            # must not outlive it (a run's record would be lost).
-            for task in tasks:
-                await _settle(task)
-        try:
-            return tasks[1].result()
-        except asyncio.CancelledError:
-            return None
+        leaving = self.listen_for_disconnect(receive)
+        done = await unless_client_leaves(process_request(), leaving)
+        return None if done is None else done.result()
 
 
-async def _settle(task: asyncio.Task[Any]) -> None:
-    # As Django: a disconnect is no error, a view may handle its cancellation.
-    if task.done():
-        try:
-            task.result()
-        except RequestAborted:
-            pass
-        return
-    task.cancel()
+async def unless_client_leaves(
+    work: Awaitable[T], leaving: Awaitable[Any]
+) -> asyncio.Future[T] | None:
+    """Race `work` against `leaving` (the client's disconnect) and cancel
+    the loser: the finished work, or None if it was cancelled. Also when the
+    server stops and cancels this request: the work must not outlive it, or
+    a run's record would be lost with the event loop."""
+    working = asyncio.ensure_future(work)
+    listening = asyncio.ensure_future(leaving)
     try:
-        await task
-    except asyncio.CancelledError:
-        pass
+        await asyncio.wait([working, listening], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (listening, working):
+            if not task.done():
+                task.cancel()
+            # As Django: a disconnect is no error, and the work may handle its
+            # cancellation; what it raised otherwise is the caller's to read.
+            await asyncio.gather(task, return_exceptions=True)
+    return None if working.cancelled() else working
 
 
 def _holds_connections() -> bool:

@@ -15,7 +15,6 @@ a host or body Django refuses) goes to Django unchanged, and is answered
 exactly as before.
 """
 
-import asyncio
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -28,6 +27,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.log import log_response
 
 from playground.api import views
+from playground.handler import unless_client_leaves
 from playground.middleware import hardening_headers
 from playground.urls import urlpatterns
 
@@ -171,31 +171,15 @@ async def _unless_client_leaves(
 ) -> HttpResponse | None:
     """The answer, or None if the client left first: then the answer is
     cancelled, which stops the run and keeps its record (views._run)."""
-    answering = asyncio.ensure_future(answer)
-    leaving = asyncio.create_task(_disconnected(receive))
-    try:
-        await asyncio.wait([answering, leaving], return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        # The server is stopping; the answer must not outlive this request,
-        # or its record would be lost with the event loop.
-        await _cancel(answering)
-        raise
-    finally:
-        await _cancel(leaving)
-    if not answering.done():
-        await _cancel(answering)
+    done = await unless_client_leaves(answer, _disconnected(receive))
+    if done is None:
         return None
     try:
-        return answering.result()
+        return done.result()
     except Exception as exc:  # our failure: as Django, a JSON 500 and a trace
         response = views.server_error(None)
         response.failure = exc  # for the log line
         return response
-
-
-async def _cancel(task: asyncio.Future[Any]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _disconnected(receive: Receive) -> None:
