@@ -123,6 +123,7 @@ class Job:
     stdin: bytes = b""
     interactive: bool = False
     stdout_terminal: bool = True
+    prestart: bool = False  # its interpreter may start before the run
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -136,6 +137,7 @@ class Job:
             "stdin": base64.b64encode(self.stdin).decode(),
             "interactive": self.interactive,
             "stdout_terminal": self.stdout_terminal,
+            "prestart": self.prestart,
         }
 
     @classmethod
@@ -151,4 +153,5 @@ class Job:
             stdin=base64.b64decode(data.get("stdin", "")),
             interactive=bool(data.get("interactive", False)),
             stdout_terminal=bool(data.get("stdout_terminal", True)),
+            prestart=bool(data.get("prestart", False)),
         )

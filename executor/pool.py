@@ -9,6 +9,7 @@ isolated ahead of demand (the pool), or on demand for one stage.
       init, pid 1       view mounted, hostname set, non-dumpable
         program child   uid 1000, no capabilities, no_new_privs; says "ready"
                         on its socket and waits for exactly one hand-over
+        (or, for an interpreter started before its run, see Warm)
 
 A run stage takes a ready member whose view (the runtime's read-only paths,
 the work directory's size) matches, renames its cgroup after the stage,
@@ -36,6 +37,7 @@ from executor.errors import SandboxError
 from executor.loop import Loop
 from executor.sandbox import cgroups, handover, launch
 from executor.sandbox.launch import Launched, Pending
+from executor.stage import Streams, give_stdio
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,19 @@ View = tuple[tuple[str, ...], int]
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Warm:
+    """An interpreter a pooled sandbox starts before its run exists
+    (launcher/warm.c): the run's exact argv and environment, and the kind of
+    stdio it will have, all of which the interpreter reads as it starts. A
+    run takes such a sandbox only if it would have started the same."""
+
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    terminal: bool
+    stdout_terminal: bool
 
 
 @dataclass
@@ -65,6 +80,13 @@ class Member:
     on_ready: Callable[[Member], None] | None = None
     on_failed: Callable[[SandboxError], None] | None = None
     discarded: bool = False
+    warm: Warm | None = None
+    streams: Streams | None = None  # a warm member's: its interpreter has them
+    said: bytes = b""  # what the sandbox said so far on its socket
+
+    @property
+    def fits(self) -> tuple[View, Warm | None]:
+        return self.view, self.warm
 
     @property
     def ready(self) -> bool:
@@ -102,21 +124,27 @@ class Pool:
         self.ids = ids  # shared with the supervisor: free host id indexes
         self.members: list[Member] = []
         self.wanted: View = ((), workdir_bytes)
+        self.wanted_warm: Warm | None = None
         self.wanted_limits = IDLE_LIMITS
         self.numbers = itertools.count()
         self.backoff = 0.0
         self.retry_at = 0.0
 
-    def take(self, view: View, limits: cgroups.CgroupLimits) -> Member | None:
-        """A ready member with this view, now the caller's; None if none."""
-        self.wanted, self.wanted_limits = view, limits
-        for member in self.members:
-            if member.ready and member.view == view:
-                self._forget(member)
-                return member
-        others = [m for m in self.members if m.ready and m.view != view]
+    def take(
+        self, view: View, limits: cgroups.CgroupLimits, warm: Warm | None = None
+    ) -> Member | None:
+        """A ready member for this view, now the caller's; None if none. With
+        `warm`, one whose interpreter started for such a run comes first."""
+        self.wanted, self.wanted_limits, self.wanted_warm = view, limits, warm
+        ready = [m for m in self.members if m.ready]
+        for fits in ((view, warm), (view, None)):
+            for member in ready:
+                if member.fits == fits:
+                    self._forget(member)
+                    return member
+        others = [m for m in ready if m.fits != (view, warm)]
         if others and len(self.members) >= self.size:
-            self._discard(others[0])  # the oldest: refill makes this view
+            self._discard(others[0])  # the oldest: refill makes this kind
         return None
 
     def needs_refill(self) -> bool:
@@ -141,6 +169,8 @@ class Pool:
             return
         self.members.append(member)
         self._watch(member)
+        if self.wanted_warm is not None:
+            self._warm_up(member, self.wanted_warm)
 
     def launch_for(
         self,
@@ -189,6 +219,20 @@ class Pool:
         os.set_blocking(pending.report_fd, False)
         return Member(name, view, index, cgroup, pending)
 
+    def _warm_up(self, member: Member, warm: Warm) -> None:
+        """Give the member its interpreter's argv, environment and stdio; the
+        message waits in the socket until the program child reads it."""
+        streams = Streams.create(warm.terminal, warm.stdout_terminal)
+        member.warm, member.streams = warm, streams
+        try:
+            child = streams.ends()
+            give_stdio(child, self.host_id(member.host_index))
+            handover.send_warm_up(member.sock, list(warm.argv), dict(warm.env), child)
+        except (SandboxError, OSError) as exc:
+            self._fail(member, _as_error(exc))
+        finally:
+            streams.close_child()
+
     def _on_helper(self, member: Member) -> None:
         pending = member.pending
         try:
@@ -218,16 +262,21 @@ class Pool:
         self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
     def _on_socket(self, member: Member) -> None:
+        """The sandbox says "R" once privileges are dropped, and a warm
+        member "W" once its interpreter waits for its program."""
+        expected = handover.READY + (handover.WARMED if member.warm else b"")
         try:
             data = member.sock.recv(1)
         except OSError:
             data = b""
-        if data == handover.READY:
+        if not data or not expected.startswith(member.said + data):
+            self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
+            return
+        member.said += data
+        if member.said == expected:
             member.announced = True
             self.loop.unwatch(member.sock.fileno())
             self._maybe_ready(member)
-            return
-        self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
     def _maybe_ready(self, member: Member) -> None:
         if not member.ready:
@@ -288,6 +337,8 @@ class Pool:
 def discard(member: Member) -> None:
     """End a member that will run nothing, and remove its cgroup."""
     member.pending.sock.close()
+    if member.streams is not None:
+        member.streams.close()
     member.cgroup.kill()
     member.pending.end()
     _remove(member.cgroup)

@@ -246,5 +246,6 @@ def build_job(
         stdin,
         interactive,
         runtime.stdout_terminal,
+        runtime.prestart,
     )
     return job, runtime

@@ -65,6 +65,7 @@ _FIELDS: dict[str, type] = {
     "hello": str,
     "starter": str,
     "stdout_terminal": bool,
+    "prestart": bool,
     "compile_limits": dict,
     "sources": list,
     "conformance": dict,
@@ -102,6 +103,7 @@ class Runtime:
     runtime: str | None = None
     starter: str = ""
     stdout_terminal: bool = True
+    prestart: bool = False
     compile_limits: dict[str, int] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     conformance: dict[str, str] = field(default_factory=dict)
@@ -277,6 +279,7 @@ def load_file(path: Path, detect: bool = True) -> Runtime:
         runtime=data.get("runtime"),
         starter=data.get("starter", data["hello"]).strip() + "\n",
         stdout_terminal=data.get("stdout_terminal", True),
+        prestart=data.get("prestart", False),
         compile_limits=data.get("compile_limits", {}),
         sources=data.get("sources", []),
         conformance=data.get("conformance", {}),

@@ -75,7 +75,7 @@ class Streams:
 
     stdin: int | None
     outputs: dict[int, str]
-    child: Stdio
+    child: Stdio | None  # the program's ends, until they are its alone
     terminal: bool
 
     @classmethod
@@ -101,6 +101,26 @@ class Streams:
         for fd in (stdin, *outputs):
             os.set_blocking(fd, False)
         return cls(stdin, outputs, child, terminal)
+
+    def ends(self) -> Stdio:
+        """The program's ends, while they are still ours to give."""
+        if self.child is None:
+            raise SandboxError("stdio", "the program's ends were given already")
+        return self.child
+
+    def close_child(self) -> None:
+        """Close the program's ends: it holds its own copies now."""
+        if self.child is not None:
+            for fd in self.child.all():
+                os.close(fd)
+            self.child = None
+
+    def close(self) -> None:
+        """Close every end: a pooled sandbox's, which will run nothing."""
+        self.close_child()
+        for fd in {*self.outputs, *([self.stdin] if self.stdin is not None else [])}:
+            os.close(fd)
+        self.outputs, self.stdin = {}, None
 
 
 @dataclass
@@ -133,9 +153,10 @@ class StageProcess:
     def start(self, spec: Spec, host_id: int, root: str) -> None:
         """A forked sandbox, made for this (compile) stage alone."""
         try:
-            _hand_over(self.streams.child, host_id)
+            child = self.streams.ends()
+            give_stdio(child, host_id)
             self.launched = launch.launch(
-                spec, self.streams.child, self.cgroup.join_paths(), host_id, root
+                spec, child, self.cgroup.join_paths(), host_id, root
             )
             self.init_pidfd = _pidfd(self.launched.init_pid)
         except SandboxError as exc:
@@ -147,13 +168,18 @@ class StageProcess:
         self, spec: Spec, launched: Launched, sock: socket.socket, host_id: int
     ) -> None:
         """Hand this stage to a launcher's sandbox, already isolated, whose
-        program child waits for it."""
+        program child waits for it; or whose interpreter, started with this
+        stage's streams, waits for its program."""
         self.launched = launched
+        child = self.streams.child
         try:
             self.init_pidfd = os.pidfd_open(launched.init_pid)
-            _hand_over(self.streams.child, host_id)
             self.cpu_base_ms = self.cgroup.cpu_time_ms()
-            step("hand-over", handover.send, sock, spec, self.streams.child)
+            if child is None:
+                step("hand-over", handover.send_warm_run, sock, spec)
+            else:
+                give_stdio(child, host_id)
+                step("hand-over", handover.send, sock, spec, child)
         except (SandboxError, OSError) as exc:
             self.setup_error = _as_setup_error(exc)
             self.kill("setup")
@@ -162,8 +188,7 @@ class StageProcess:
             self._close_child_ends()
 
     def _close_child_ends(self) -> None:
-        for fd in self.streams.child.all():
-            os.close(fd)
+        self.streams.close_child()
         self.started = time.monotonic()
 
     def wall_ms(self) -> int:
@@ -276,7 +301,7 @@ class StageProcess:
         )
 
 
-def _hand_over(stdio: Stdio, host_id: int) -> None:
+def give_stdio(stdio: Stdio, host_id: int) -> None:
     """Give the program's pipes and terminal to the program's own host id, as
     a login gives a user their terminal: a program can then reopen them as
     /dev/stdin or /dev/stdout (COBOL, Fortran and sqlite3 read by file name).

@@ -21,6 +21,7 @@ import functools
 import logging
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -39,7 +40,7 @@ from executor.control import ControlChannel
 from executor.errors import SandboxError
 from executor.job import File, Job, Stage
 from executor.loop import Loop
-from executor.pool import Member, Pool, View, discard
+from executor.pool import Member, Pool, View, Warm, discard
 from executor.results import StageResult, judge
 from executor.sandbox import Spec, cgroups, seccomp
 from executor.sandbox.init import FORWARDED
@@ -231,7 +232,7 @@ class Supervisor:
             return
         wanted = _cgroup_limits(stage, LAUNCHED_PROCESSES)
         view = (tuple(job.readonly_paths), stage.limits.workdir_bytes)
-        member = self.pool.take(view, wanted)
+        member = self.pool.take(view, wanted, _warm_for(job, stage))
         if member is None:
             self._launch_for(run, name, view, wanted)
             return
@@ -265,8 +266,9 @@ class Supervisor:
         self._hand_over(run, member)
 
     def _hand_over(self, run: Run, member: Member) -> None:
-        """Give the stage to a sandbox whose program child waits for it."""
-        process = self._new_process(run, member.cgroup)
+        """Give the stage to a sandbox whose program child (or interpreter)
+        waits for it."""
+        process = self._new_process(run, member.cgroup, member.streams)
         process.host_index = member.host_index
         host_id = self._host_id(member.host_index)
         spec = self._spec(run, member.cgroup)
@@ -285,10 +287,12 @@ class Supervisor:
         process.start(spec, self._host_id(process.host_index), self.root)
         self._watch_stage(run, process)
 
-    def _new_process(self, run: Run, cgroup: cgroups.Cgroup) -> StageProcess:
+    def _new_process(
+        self, run: Run, cgroup: cgroups.Cgroup, streams: Streams | None = None
+    ) -> StageProcess:
         job, stage = run.job, run.job.stages[run.stage_index]
-        terminal = job.interactive and stage.name == "run"
-        streams = Streams.create(terminal, job.stdout_terminal)
+        if streams is None:
+            streams = Streams.create(_terminal(job, stage), job.stdout_terminal)
         run.current = StageProcess(job.run_id, stage, streams, cgroup)
         return run.current
 
@@ -577,6 +581,31 @@ def stopped_before_start(stage: Stage) -> StageResult:
     status, message = judge(stage.name, stage.limits, None, signal.SIGKILL,
                             "stopped", False)  # fmt: skip
     return StageResult(status, None, "SIGKILL", message, 0, 0, 0)
+
+
+# A source encoding declaration on a program's first two lines (PEP 263).
+CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
+
+
+def _terminal(job: Job, stage: Stage) -> bool:
+    return job.interactive and stage.name == "run"
+
+
+def _warm_for(job: Job, stage: Stage) -> Warm | None:
+    """The interpreter a pooled sandbox may start ahead of a run like this
+    one: a runtime that allows it, and a run of its one file with no
+    arguments, whose interpreter reads nothing of the run as it starts."""
+    if not job.prestart or stage.name != "run" or len(job.files) != 1:
+        return None
+    name, head = job.files[0].name, job.files[0].content[:1024].split(b"\n")[:2]
+    if "/" in name or stage.argv[1:] != [f"./{name}"]:
+        return None
+    # Python reopens its program from the start to decode it in a declared
+    # encoding, which the FIFO it reads it from cannot do.
+    if any(CODING.match(line) for line in head):
+        return None
+    env = tuple(job.env.items())
+    return Warm(tuple(stage.argv), env, _terminal(job, stage), job.stdout_terminal)
 
 
 def _claim(member: Member, name: str, limits: cgroups.CgroupLimits) -> cgroups.Cgroup:

@@ -168,18 +168,42 @@ def idle_pool_processes(supervisors: set[int]) -> set[int]:
     return idle
 
 
+def _holds_work_file(pid: int) -> bool:
+    """Whether a sandbox process has a file of /work open (a warm
+    interpreter's FIFO, once it reads its program)."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any(link.startswith("/work/") for link in links)
+
+
+def _idle_sandboxes_ready(supervisor: int, size: int) -> bool:
+    """`size` idle pooled sandboxes, each an init and its program child (the
+    helper gone); one whose interpreter starts before its run has a second
+    child, its feeder, and is ready once the interpreter reads its FIFO."""
+    idle = idle_pool_processes({supervisor})
+    inits = [pid for pid in idle if pid in children(supervisor)]
+    if len(inits) != size:
+        return False
+    for init in inits:
+        below = children(init)
+        if not below or len(below) == 2 and not any(map(_holds_work_file, below)):
+            return False
+    return True
+
+
 async def pool_settled(
     supervisor: int, timeout: float = 5.0, size: int | None = None
 ) -> None:
-    """Wait until a supervisor's pool is full again (each idle sandbox is an
-    init and its program child, the helper gone) and its descriptors stop
-    changing."""
+    """Wait until a supervisor's pool is full again and ready, and its
+    descriptors stop changing."""
     size = config.get().pool_size if size is None else size
     deadline = time.monotonic() + timeout
     last = -1
     while time.monotonic() < deadline:
         fds = len(list(Path(f"/proc/{supervisor}/fd").iterdir()))
-        if len(idle_pool_processes({supervisor})) == 2 * size and fds == last:
+        if _idle_sandboxes_ready(supervisor, size) and fds == last:
             return
         last = fds
         await asyncio.sleep(0.05)

@@ -235,7 +235,9 @@ exec sleep 30
 
 
 async def test_descriptor_exhaustion_leaves_host_descriptors_alone(backend):
-    await execute(backend, "bash", "true")
+    # The pool then holds sandboxes like the one the run takes (an idle
+    # sandbox whose interpreter has started holds its stdio's other ends).
+    await execute(backend, "python", "pass")
     supervisor = backend.supervisor_pids()[0]
     # Idle pooled sandboxes hold descriptors too: count when the pool is full.
     await pool_settled(supervisor)

@@ -6,6 +6,8 @@
  *                                        reports (report.c)
  *   init       --fork---------> program  program.c: privileges dropped,
  *                                        waits for its run, then execs
+ *   program    --clone--------> feeder   warm.c: a pre-started
+ *                                        interpreter's run, fed to it
  *
  * The policy (which namespaces, the mount plan, the rlimit values, the
  * system-call filter) is decided by the Python modules of executor/sandbox
@@ -32,6 +34,29 @@ enum {
 };
 
 #define SANDBOX_ID 1000
+#define WORK_DIR "/work"
+
+/* What the supervisor sends on the hand-over socket (program.c). */
+enum message {
+    MESSAGE_RUN,      /* a run: exec it */
+    MESSAGE_WARM,     /* an interpreter to start before its run (warm.c) */
+    MESSAGE_WARM_RUN, /* the run for that interpreter */
+};
+
+/* A message as it is read: argv and env first, then files and rlimits. */
+struct run {
+    enum message kind;
+    char **argv, **env;
+    int stdio[3];     /* with MESSAGE_RUN and MESSAGE_WARM */
+    unsigned char *cursor, *end; /* the part of the message not yet read */
+};
+
+struct file {
+    char *name;
+    uint32_t mode;
+    const unsigned char *data;
+    uint64_t size;
+};
 
 struct filter {
     void *code;
@@ -66,5 +91,15 @@ _Noreturn void init_main(const struct options *options);
 
 /* program.c */
 _Noreturn void program_main(const struct filter *filter);
+void receive(struct run *run);
+void check_name(const char *name);
+void write_files(struct run *run, const char *kept, struct file *kept_file);
+void apply_rlimits(struct run *run, pid_t pid);
+void arrange_fds(const int stdio[3]);
+void load_filter(const struct filter *filter);
+_Noreturn void exec_program(char **argv, char **env);
+
+/* warm.c */
+_Noreturn void warm_main(struct run *warm, const struct filter *filter);
 
 #endif

@@ -5,6 +5,9 @@
  *
  *   signals -> session -> credentials -> ready -> hand-over -> files
  *   -> rlimits -> fds -> seccomp -> exec
+ *
+ * A pooled sandbox may instead be told to start its interpreter before its
+ * run exists; warm.c takes over after the hand-over of that message.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,15 +28,17 @@
 
 #include "launcher.h"
 
-#define MAGIC "PGH1"
 #define MAX_RUN_BYTES (1UL << 30)
-#define WORK_DIR "/work"
 #define DEFAULT_PATH "/bin:/usr/bin"
 
-struct run {
-    char **argv, **env;
-    int stdio[3];
-    unsigned char *cursor, *end; /* the part of the message not yet read */
+/* Each kind of message and how many descriptors travel with its head. */
+static const struct {
+    const char *magic;
+    int fds;
+} KINDS[] = {
+    [MESSAGE_RUN] = {"PGH1", 3},
+    [MESSAGE_WARM] = {"PGW1", 3},
+    [MESSAGE_WARM_RUN] = {"PGR1", 0},
 };
 
 /* The kernel's struct sigaction (x86-64 and arm64 alike). */
@@ -85,8 +90,8 @@ static void drop_credentials(void)
         fail_errno("credentials", "pdeathsig");
 }
 
-/* The message's first bytes arrive with the three stdio descriptors. */
-static uint32_t receive_head(int stdio[3])
+/* The message's first bytes arrive with its descriptors, if it has any. */
+static uint32_t receive_head(struct run *run)
 {
     unsigned char head[8];
     char control[CMSG_SPACE(3 * sizeof(int))];
@@ -95,14 +100,23 @@ static uint32_t receive_head(int stdio[3])
                          .msg_control = control, .msg_controllen = sizeof control};
     struct cmsghdr *cmsg;
     uint32_t len;
+    int kind = -1;
 
     if (recvmsg(FD_SOCKET, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC) != sizeof head)
         fail("hand-over", "the supervisor closed the pool socket");
+    for (int i = 0; i < (int)(sizeof KINDS / sizeof KINDS[0]); i++)
+        if (memcmp(head, KINDS[i].magic, 4) == 0)
+            kind = i;
+    if (kind < 0)
+        fail("hand-over", "malformed: no magic");
     cmsg = CMSG_FIRSTHDR(&msg);
-    if (cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS
-        || cmsg->cmsg_len != CMSG_LEN(3 * sizeof(int)) || memcmp(head, MAGIC, 4))
-        fail("hand-over", "malformed: no magic or not three descriptors");
-    memcpy(stdio, CMSG_DATA(cmsg), 3 * sizeof(int));
+    if (KINDS[kind].fds == 0 ? cmsg != NULL
+        : cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS
+          || cmsg->cmsg_len != CMSG_LEN(3 * sizeof(int)))
+        fail("hand-over", "malformed: not the descriptors its kind has");
+    if (cmsg != NULL)
+        memcpy(run->stdio, CMSG_DATA(cmsg), 3 * sizeof(int));
+    run->kind = (enum message)kind;
     memcpy(&len, head + 4, sizeof len);
     return len;
 }
@@ -152,9 +166,9 @@ static char **take_strings(struct run *run)
     return list;
 }
 
-static void receive(struct run *run)
+void receive(struct run *run)
 {
-    uint32_t len = receive_head(run->stdio);
+    uint32_t len = receive_head(run);
     unsigned char *body;
     size_t got = 0;
 
@@ -171,7 +185,6 @@ static void receive(struct run *run)
             fail("hand-over", "the supervisor closed the pool socket");
         got += (size_t)n;
     }
-    close(FD_SOCKET);
     run->cursor = body;
     run->end = body + len;
     run->argv = take_strings(run);
@@ -194,7 +207,7 @@ static void make_parents(char *path)
 
 /* The supervisor checked the names; one that could leave /work is refused
  * here too, so that a slip there never writes elsewhere in the view. */
-static void check_name(const char *name)
+void check_name(const char *name)
 {
     const char *part = name;
 
@@ -211,18 +224,12 @@ static void check_name(const char *name)
 }
 
 /* /work is new and holds no links: nothing on the way is followed. */
-static void write_file(struct run *run)
+static void write_file(const char *name, uint32_t mode, const void *data,
+                       uint64_t size)
 {
-    char *name = take_string(run), *path;
-    uint32_t mode;
-    uint64_t size;
+    char *path;
     int fd;
 
-    check_name(name);
-    take(run, &mode, sizeof mode);
-    take(run, &size, sizeof size);
-    if ((uint64_t)(run->end - run->cursor) < size)
-        fail("files", "malformed: a file ends past the message");
     if (asprintf(&path, "%s/%s", WORK_DIR, name) < 0)
         fail("files", "out of memory");
     make_parents(path);
@@ -230,23 +237,37 @@ static void write_file(struct run *run)
               (mode_t)(mode & 0777)); /* never setuid, even on nosuid */
     if (fd < 0)
         fail_errno("files", path);
-    write_all(fd, run->cursor, (size_t)size, "files");
+    write_all(fd, data, (size_t)size, "files");
     close(fd);
-    run->cursor += size;
     free(path);
-    free(name);
 }
 
-static void write_files(struct run *run)
+/* Every file of the run, but the one named `kept` (if any): that one is
+ * left to the caller, in `kept_file`. */
+void write_files(struct run *run, const char *kept, struct file *kept_file)
 {
     uint32_t count;
 
     take(run, &count, sizeof count);
-    for (uint32_t i = 0; i < count; i++)
-        write_file(run);
+    for (uint32_t i = 0; i < count; i++) {
+        struct file file = {take_string(run), 0, NULL, 0};
+
+        check_name(file.name);
+        take(run, &file.mode, sizeof file.mode);
+        take(run, &file.size, sizeof file.size);
+        if ((uint64_t)(run->end - run->cursor) < file.size)
+            fail("files", "malformed: a file ends past the message");
+        file.data = run->cursor;
+        run->cursor += file.size;
+        if (kept != NULL && strcmp(file.name, kept) == 0)
+            *kept_file = file;
+        else
+            write_file(file.name, file.mode, file.data, file.size);
+    }
 }
 
-static void apply_rlimits(struct run *run)
+/* On `pid`: 0 for this process. */
+void apply_rlimits(struct run *run, pid_t pid)
 {
     uint32_t count;
 
@@ -261,14 +282,14 @@ static void apply_rlimits(struct run *run)
         take(run, &hard, sizeof hard);
         limit.rlim_cur = soft;
         limit.rlim_max = hard;
-        if (setrlimit((int)resource, &limit) != 0)
-            fail_errno("rlimits", "setrlimit");
+        if (prlimit(pid, (int)resource, &limit, NULL) != 0)
+            fail_errno("rlimits", "prlimit");
     }
 }
 
 /* stdio on 0, 1 and 2, the report pipe on 3 (closed by exec), nothing else.
  * Copied above 3 first so that no dup2 overwrites another source. */
-static void arrange_fds(const int stdio[3])
+void arrange_fds(const int stdio[3])
 {
     int moved[4];
 
@@ -287,7 +308,7 @@ static void arrange_fds(const int stdio[3])
         fail_errno("fds", "close_range");
 }
 
-static void load_filter(const struct filter *filter)
+void load_filter(const struct filter *filter)
 {
     struct sock_fprog program = {
         (unsigned short)(filter->len / 8), (struct sock_filter *)filter->code,
@@ -306,7 +327,7 @@ static const char *path_of(char **env)
 }
 
 /* execvpe with the run's own PATH, not the launcher's (it has none). */
-static void exec_program(char **argv, char **env)
+_Noreturn void exec_program(char **argv, char **env)
 {
     const char *path = path_of(env);
     int saved = ENOENT;
@@ -341,10 +362,14 @@ _Noreturn void program_main(const struct filter *filter)
     drop_credentials();
     write_all(FD_SOCKET, &ready, 1, "ready");
     receive(&run);
-    write_files(&run);
-    apply_rlimits(&run);
+    if (run.kind == MESSAGE_WARM)
+        warm_main(&run, filter);
+    if (run.kind != MESSAGE_RUN)
+        fail("hand-over", "a run for a pre-started interpreter, which this is not");
+    close(FD_SOCKET);
+    write_files(&run, NULL, NULL);
+    apply_rlimits(&run, 0);
     arrange_fds(run.stdio);
     load_filter(filter);
     exec_program(run.argv, run.env);
-    _exit(127);
 }
