@@ -168,14 +168,16 @@ def idle_pool_processes(supervisors: set[int]) -> set[int]:
     return idle
 
 
-def _holds_work_file(pid: int) -> bool:
-    """Whether a sandbox process has a file of /work open (a warm
-    interpreter's FIFO, once it reads its program)."""
+def _reads_work_file(pid: int) -> bool:
+    """Whether a sandbox process is an interpreter (no longer the launcher,
+    titled "init") with a file of /work open: its FIFO, once it reads its
+    program."""
     try:
         links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
     except OSError:
         return False
-    return any(link.startswith("/work/") for link in links)
+    started = _cmdline(pid) != b"init"
+    return started and any(link.startswith("/work/") for link in links)
 
 
 def _idle_sandboxes_ready(supervisor: int, size: int) -> bool:
@@ -188,7 +190,7 @@ def _idle_sandboxes_ready(supervisor: int, size: int) -> bool:
         return False
     for init in inits:
         below = children(init)
-        if not below or len(below) == 2 and not any(map(_holds_work_file, below)):
+        if not below or len(below) == 2 and not any(map(_reads_work_file, below)):
             return False
     return True
 

@@ -13,12 +13,18 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "launcher.h"
 
 #define HOSTNAME "playground"
+
+/* A pre-started interpreter's FIFO (warm.c): held open here until the
+ * feeder has been reaped, so that the interpreter reads the end of its
+ * program only once the feeder is gone. -1 otherwise. */
+static int program_fifo = -1;
 
 /* The signals a client may send its program, through the supervisor. */
 static const int FORWARDED[] = {
@@ -96,6 +102,19 @@ static long cpu_ms(int who)
            + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000L;
 }
 
+/* The first other child to end, while the FIFO is held, is the feeder: the
+ * program's own children exist only once it has read its program. A feeder
+ * that failed (and reported why) must not leave the interpreter to run. */
+static void feeder_ended(pid_t program, int status)
+{
+    if (program_fifo < 0)
+        return;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        kill(program, SIGKILL);
+    close(program_fifo);
+    program_fifo = -1;
+}
+
 /* Reap what has ended; 1 (and the status) once the program has. */
 static int reap(pid_t program, int *status)
 {
@@ -108,7 +127,29 @@ static int reap(pid_t program, int *status)
             *status = one;
             return 1;
         }
+        feeder_ended(program, one);
     }
+}
+
+/* The program child sends a pre-started interpreter's FIFO, or nothing: its
+ * end of the pair closes when it execs (or dies) either way. */
+static int receive_fifo(int from_program)
+{
+    char byte, control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&byte, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = control, .msg_controllen = sizeof control};
+    struct cmsghdr *cmsg;
+    int fd = -1;
+
+    if (recvmsg(from_program, &msg, MSG_CMSG_CLOEXEC) == 1) {
+        cmsg = CMSG_FIRSTHDR(&msg);
+        if (cmsg != NULL && cmsg->cmsg_type == SCM_RIGHTS
+            && cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    }
+    close(from_program);
+    return fd;
 }
 
 static int wait_for(pid_t program, const sigset_t *waited)
@@ -135,6 +176,7 @@ _Noreturn void init_main(const struct options *options)
 {
     sigset_t waited;
     pid_t program;
+    int pair[2];
     long cpu_base;
     int status;
     struct rusage children;
@@ -145,13 +187,19 @@ _Noreturn void init_main(const struct options *options)
         fail_errno("signals", "SIGCHLD");
     waited_set(&waited);
     sigprocmask(SIG_BLOCK, &waited, NULL);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        fail_errno("fork", "socketpair");
     program = fork();
     if (program < 0)
         fail_errno("fork", "fork the program");
-    if (program == 0)
-        program_main(&options->filter);
+    if (program == 0) {
+        close(pair[0]);
+        program_main(&options->filter, pair[1]);
+    }
+    close(pair[1]);
     close(FD_SOCKET);
     free(options->filter.code);
+    program_fifo = receive_fifo(pair[0]);
 
     /* What the init used until now is no part of the run's CPU time. */
     cpu_base = cpu_ms(RUSAGE_SELF);

@@ -90,7 +90,7 @@ void view_apply(char **plan);
 _Noreturn void init_main(const struct options *options);
 
 /* program.c */
-_Noreturn void program_main(const struct filter *filter);
+_Noreturn void program_main(const struct filter *filter, int to_init);
 void receive(struct run *run);
 void check_name(const char *name);
 void write_files(struct run *run, const char *kept, struct file *kept_file);
@@ -100,6 +100,6 @@ void load_filter(const struct filter *filter);
 _Noreturn void exec_program(char **argv, char **env);
 
 /* warm.c */
-_Noreturn void warm_main(struct run *warm, const struct filter *filter);
+_Noreturn void warm_main(struct run *warm, const struct filter *filter, int to_init);
 
 #endif

@@ -351,7 +351,8 @@ _Noreturn void exec_program(char **argv, char **env)
     fail_errno("exec", argv[0]);
 }
 
-_Noreturn void program_main(const struct filter *filter)
+/* `to_init`: where a pre-started interpreter's FIFO goes (init.c). */
+_Noreturn void program_main(const struct filter *filter, int to_init)
 {
     static const char ready = 'R';
     struct run run;
@@ -363,9 +364,10 @@ _Noreturn void program_main(const struct filter *filter)
     write_all(FD_SOCKET, &ready, 1, "ready");
     receive(&run);
     if (run.kind == MESSAGE_WARM)
-        warm_main(&run, filter);
+        warm_main(&run, filter, to_init);
     if (run.kind != MESSAGE_RUN)
         fail("hand-over", "a run for a pre-started interpreter, which this is not");
+    close(to_init); /* no FIFO: the init goes on at once */
     close(FD_SOCKET);
     write_files(&run, NULL, NULL);
     apply_rlimits(&run, 0);

@@ -3,32 +3,35 @@
  *
  * The warm-up message gives the run's exact argv (the interpreter and
  * "./NAME", its program), environment and stdio. Its program is a FIFO at
- * /work/NAME: the interpreter starts up as it would for that run and blocks
- * opening or reading it. A feeder, the program child's sibling, holds the
- * hand-over socket:
+ * /work/NAME, which the interpreter reads as it would that run's file. The
+ * program child opens the FIFO first and gives it to the init, which holds
+ * it until the feeder has ended. The feeder, the program child's sibling,
+ * holds the hand-over socket:
  *
- *   open the FIFO (the interpreter has reached its program) -> "W"
+ *   the interpreter opens the FIFO (inotify) -> "W"
  *   -> the run (its argv and env must be the warm-up's) -> files
  *   -> rlimits (on the interpreter) -> seccomp
  *   -> the program file in place of the FIFO -> its bytes down the FIFO
+ *   -> exit; the init reaps it and closes the FIFO: end of the program
  *
- * The interpreter reads its program to the end of the FIFO, which comes when
- * the feeder exits, and runs it as a program started for this run would:
- * the same argv, environment, file and uid, under the same filter.
- *
- * Known gap: the feeder counts against the run's process limits until the
- * init has reaped it, a moment after the program's first line; a program
- * that forks to its very limit at once may find one process fewer.
+ * The interpreter then runs its program as one started for this run would:
+ * the same argv, environment, file and uid, under the same filter, with no
+ * process of the launcher's left in the sandbox but the init. A feeder that
+ * fails has written nothing down the FIFO, and the init kills the
+ * interpreter (init.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -53,6 +56,22 @@ static int same_strings(char **one, char **other)
     return *one == NULL && *other == NULL;
 }
 
+static void send_fd(int to, int fd)
+{
+    char byte = 'F', control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&byte, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = control, .msg_controllen = sizeof control};
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    if (sendmsg(to, &msg, 0) != 1)
+        fail_errno("warm", "give the FIFO to the init");
+}
+
 /* The program file takes the FIFO's name before the interpreter has read
  * its program, so that a traceback or `open(__file__)` finds a file. */
 static void put_program(const char *path, const struct file *program, int fifo)
@@ -74,23 +93,31 @@ static void put_program(const char *path, const struct file *program, int fifo)
     write_all(fifo, program->data, (size_t)program->size, "files");
 }
 
-static _Noreturn void feed(struct run *warm, const char *path, pid_t interpreter,
-                           const struct filter *filter)
+/* Until the interpreter opens its program it may still fail to start: the
+ * pool counts the sandbox ready only after that. */
+static void wait_for_interpreter(int watch)
 {
     static const char waiting = 'W';
+    char event[sizeof(struct inotify_event) + NAME_MAX + 1];
+
+    if (read(watch, event, sizeof event) <= 0)
+        fail_errno("warm", "inotify");
+    close(watch);
+    write_all(FD_SOCKET, &waiting, 1, "warm");
+}
+
+static _Noreturn void feed(struct run *warm, const char *path, int fifo, int watch,
+                           pid_t interpreter, const struct filter *filter)
+{
     struct file program = {NULL, 0, NULL, 0};
     struct run run;
-    int fifo;
 
     /* Its parent is the init (CLONE_PARENT), which reaps it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         fail_errno("warm", "pdeathsig");
     for (int i = 0; i < 3; i++)
         close(warm->stdio[i]);
-    fifo = open(path, O_WRONLY | O_CLOEXEC);
-    if (fifo < 0)
-        fail_errno("warm", path);
-    write_all(FD_SOCKET, &waiting, 1, "warm");
+    wait_for_interpreter(watch);
 
     receive(&run);
     close(FD_SOCKET);
@@ -101,24 +128,34 @@ static _Noreturn void feed(struct run *warm, const char *path, pid_t interpreter
     apply_rlimits(&run, interpreter);
     load_filter(filter);
     put_program(path, &program, fifo);
-    _exit(0); /* closing the FIFO ends the interpreter's read */
+    _exit(0);
 }
 
-_Noreturn void warm_main(struct run *warm, const struct filter *filter)
+_Noreturn void warm_main(struct run *warm, const struct filter *filter, int to_init)
 {
     const char *name = program_name(warm->argv);
     pid_t interpreter = getpid(), feeder;
+    int fifo, watch;
     char *path;
 
     if (asprintf(&path, "%s/%s", WORK_DIR, name) < 0)
         fail("warm", "out of memory");
     if (mkfifo(path, 0600) != 0)
         fail_errno("warm", path);
+    /* Read and write: opening never waits for the other side. */
+    fifo = open(path, O_RDWR | O_CLOEXEC);
+    if (fifo < 0)
+        fail_errno("warm", path);
+    send_fd(to_init, fifo);
+    close(to_init);
+    watch = inotify_init1(IN_CLOEXEC);
+    if (watch < 0 || inotify_add_watch(watch, path, IN_OPEN) < 0)
+        fail_errno("warm", "inotify");
     feeder = (pid_t)syscall(SYS_clone, CLONE_PARENT, 0, NULL, NULL, 0);
     if (feeder < 0)
         fail_errno("warm", "clone the feeder");
     if (feeder == 0)
-        feed(warm, path, interpreter, filter);
+        feed(warm, path, fifo, watch, interpreter, filter);
 
     close(FD_SOCKET);
     arrange_fds(warm->stdio);
