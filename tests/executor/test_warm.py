@@ -250,3 +250,18 @@ async def test_an_interpreter_that_never_waits_fails_closed(warm_pool, capfd):
 
     assert (first.result.code, second.result.code) == (1, 1)
     assert "pool sandbox pool-" in log and "the pool retries in" in log
+
+
+async def test_a_failed_step_of_the_feeder_fails_closed(warm_pool, capfd):
+    # No process may raise its own hard limit: the feeder's prlimit fails, as
+    # a cold program child's setrlimit would.
+    limits = config.get().stage_limits("run", 64 * 1024)
+    unreachable = dataclasses.replace(limits, open_files=2**40)
+    idle = await warmed(warm_pool)
+
+    ran = await run(warm_pool, python_job("print('ran')", limits=unreachable))
+
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in idle), "not taken"
+    assert ran.result.status == "XX"
+    assert ran.stdout == ""
+    assert "sandbox step 'rlimits' failed" in capfd.readouterr().err
