@@ -5,8 +5,9 @@ against its own runtimes and maxima before its supervisor sees it: the run
 id names cgroups and keys, the read-only paths are bind-mounted from the
 host, and the limits bound what the host gives the run.
 
-Known gap: argv, env, files and stdin are not compared with what the web
-would have built; they only act inside the sandbox, like the user's code.
+Known gap: argv, env, files, stdin and whether the interpreter may start
+before the run are not compared with what the web would have built; they
+only act inside the sandbox, like the user's code.
 """
 
 from __future__ import annotations
