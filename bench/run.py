@@ -127,9 +127,14 @@ async def row_true(count: int) -> Row:
 # -- rows 2 to 7: the site ---------------------------------------------------
 
 
-async def http_hello(client: site.HttpClient) -> float:
+# A run with an argument never takes a pooled interpreter started before it
+# (runtimes' `prestart`): its interpreter starts with the run.
+COLD_BODY = site.execute_body(args=["x"])
+
+
+async def http_hello(client: site.HttpClient, body: bytes | None = None) -> float:
     started = time.perf_counter()
-    status, answer = await client.post("/api/v2/execute", site.execute_body())
+    status, answer = await client.post("/api/v2/execute", body or site.execute_body())
     if status != 200 or answer["run"]["stdout"] != "hello\n":
         raise RuntimeError(f"the bench run failed: {status} {answer}")
     return time.perf_counter() - started
@@ -151,11 +156,14 @@ async def bare_first_byte() -> tuple[float, float]:
     return first, time.perf_counter() - started
 
 
-async def row_http(address: str, count: int) -> Row:
+async def row_http(address: str, count: int, body: bytes | None = None) -> Row:
     client = site.HttpClient(address)
-    await interleave(5, lambda: http_hello(client), bare_hello)
-    ours, base = await interleave(count, lambda: http_hello(client), bare_hello)
+    await interleave(5, lambda: http_hello(client, body), bare_hello)
+    ours, base = await interleave(count, lambda: http_hello(client, body), bare_hello)
     await client.close()
+    if body is not None:
+        name = "2b. the same with an argument: its interpreter starts with it"
+        return Row(name, "ms", ms(ours), ms(base))
     return Row(
         "2. python hello, POST /api/v2/execute vs bare",
         "ms",
@@ -339,17 +347,20 @@ async def bench(args: argparse.Namespace) -> list[Row]:
         await http_runs(address, 10, clients=1)
         early = memory(server.pid)
         rows.append(await row_http(address, args.count // 3))
-        rows += await rows_websocket(address, args.count // 5)
+        rows.append(await row_http(address, args.count // 3, COLD_BODY))
+        first_byte, exit_frame = await rows_websocket(address, args.count // 5)
+        rows += [first_byte, exit_frame]
         progress("rows 2-3")
-        rows.append(await row_throughput(address, args.seconds, args.clients))
+        throughput = await row_throughput(address, args.seconds, args.clients)
+        rows.append(throughput)
         # Row 7 reads memory again once a thousand hello runs are done, before
         # the big output and the idle sockets raise the high-water marks.
-        await http_runs(address, max(args.runs - rows[4].runs, 0))
+        await http_runs(address, max(args.runs - throughput.runs, 0))
         late = memory(server.pid)
         progress("rows 4 and 7")
         rows.append(await row_output(address, 3))
         row6, sockets = await row_connections(
-            address, server.pid, args.idle, 20, rows[3]
+            address, server.pid, args.idle, 20, exit_frame
         )
         rows.append(row6)
         for socket_ in sockets:

@@ -50,9 +50,14 @@ def local_site() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             yield f"127.0.0.1:{port}", server
 
 
-def execute_body(source: str = HELLO) -> bytes:
+def execute_body(source: str = HELLO, args: list[str] | None = None) -> bytes:
     return json.dumps(
-        {"language": "python", "version": "*", "files": [{"content": source}]}
+        {
+            "language": "python",
+            "version": "*",
+            "files": [{"content": source}],
+            "args": args or [],
+        }
     ).encode()
 
 
