@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib.util
+import marshal
 import os
 import time
 from collections.abc import AsyncIterator
@@ -138,6 +140,9 @@ import os; print(os.getcwd(), sorted(os.listdir('.')), oct(os.stat(__file__).st_
     "exit message": "import sys\nprint('out')\nsys.exit('bye')\n",
     "input": "name = input('name? ')\nprint('hello', name)\nprint(input())\n",
     "coding": "# -*- coding: latin-1 -*-\nprint('caf\xe9')\n",
+    # Declarations Python finds after a line ending in a lone "\r", or a long one.
+    "coding after a carriage return": "\r# -*- coding: latin-1 -*-\rprint('\xe9')\r",
+    "coding after a long comment": f"#{'-' * 2000}\n# coding: latin-1\nprint('\xe9')\n",
     "byte order mark": "\ufeffprint('bom')\n",
     "limits": """
 import resource as r
@@ -156,6 +161,7 @@ import os
 print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
 print(os.getpid(), os.getppid(), os.getuid(), os.getgid())
 """,
+    "compiled": "import sys\nprint('compiled', sys.argv)\n",
     "recursion": """
 import sys
 def depth(n=1):
@@ -169,14 +175,24 @@ print(sys.getrecursionlimit(), depth())
 
 
 # Programs whose first line must stay first, or which never run a line.
-UNPREFIXED = {"coding", "byte order mark", "syntax error"}
+UNPREFIXED = {"byte order mark", "syntax error", "compiled"}
+UNPREFIXED |= {name for name in PROGRAMS if name.startswith("coding")}
+
+
+def compiled(code: str) -> bytes:
+    """A program compiled for this Python (as a .pyc file holds it), which
+    Python runs whatever the file's name."""
+    header = importlib.util.MAGIC_NUMBER + bytes(12)
+    return header + marshal.dumps(compile(code, "main.py", "exec"))
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
 async def test_a_warm_run_is_indistinguishable_from_a_cold_one(warm_pool, name):
     code = PROGRAMS[name]
-    if name == "coding":
+    if name.startswith("coding"):
         source = code.encode("latin-1")
+    elif name == "compiled":
+        source = compiled(code)
     elif name in UNPREFIXED:
         source = code.encode()
     else:  # its first line of output says when its interpreter started
