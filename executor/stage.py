@@ -149,6 +149,7 @@ class StageProcess:
     ending: bool = False
     host_index: int = -1
     cpu_base_ms: int = 0  # what the cgroup had used before the stage began
+    awaits_program: bool = False  # a pre-started interpreter, until "started"
 
     def start(self, spec: Spec, host_id: int, root: str) -> None:
         """A forked sandbox, made for this (compile) stage alone."""
@@ -176,6 +177,7 @@ class StageProcess:
             self.init_pidfd = os.pidfd_open(launched.init_pid)
             self.cpu_base_ms = self.cgroup.cpu_time_ms()
             if child is None:
+                self.awaits_program = True  # until its feeder says "started"
                 step("hand-over", handover.send_warm_run, sock, spec)
             else:
                 give_stdio(child, host_id)
@@ -230,7 +232,9 @@ class StageProcess:
             header = frame.header
             if header["type"] == "started":
                 self.started = time.monotonic()  # wall time counts from here
+                self.awaits_program = False
             elif header["type"] == "exited":
+                self._ended_awaiting_program()
                 self.wait_status = int(header["wait_status"])
                 self.init_cpu_ms = int(header["init_cpu_ms"])
                 self.children_cpu_ms = int(header["children_cpu_ms"])
@@ -242,6 +246,15 @@ class StageProcess:
                 )
             elif header["type"] == "setup_failed":
                 self.setup_error = SandboxError(header["step"], header["detail"])
+
+    def _ended_awaiting_program(self) -> None:
+        """A pre-started interpreter that ended before its program was on its
+        way (it died while it waited for a run): its end is no result of the
+        run, whose program never started."""
+        if self.awaits_program and not self.setup_error and not self.kill_reason:
+            self.setup_error = SandboxError(
+                "warm", "the interpreter ended before its program reached it"
+            )
 
     def log(self, result: StageResult) -> None:
         """One line per stage; our own failures as errors naming the step."""

@@ -258,16 +258,35 @@ def _handshake(helper: int, host_id: int, up_r: int, down_w: int, report_r: int)
 
 
 def failure_from(report_r: int, default_step: str) -> SandboxError:
-    """The error the helper reported, or a generic one for `default_step`."""
+    """The error the helper reported, or a generic one for `default_step`:
+    the end of a program child (or a pre-started interpreter) that ended
+    while it waited for a run, or else the helper's."""
     os.set_blocking(report_r, False)
     try:
         data = os.read(report_r, 65536)
     except OSError:
         data = b""
-    for frame in Decoder().feed(data):
+    frames = list(Decoder().feed(data))
+    for frame in frames:
         if frame.type == "setup_failed":
             return SandboxError(frame.header["step"], frame.header["detail"])
+    for frame in frames:
+        if frame.type == "exited":
+            ended = _ended(int(frame.header["wait_status"]))
+            return SandboxError(
+                default_step, f"its program ended while it waited for a run: {ended}"
+            )
     return SandboxError(default_step, "the sandbox helper exited early")
+
+
+def _ended(wait_status: int) -> str:
+    if not os.WIFSIGNALED(wait_status):
+        return f"exit code {os.WEXITSTATUS(wait_status)}"
+    number = os.WTERMSIG(wait_status)
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal without a name of its own
+        return f"signal {number}"
 
 
 def _abandon(helper: int, report_r: int) -> None:

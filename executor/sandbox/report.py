@@ -2,6 +2,8 @@
 
     setup_failed {step, detail}             an isolation step failed
     started {}                              the program is about to start
+                                            (the Python init; the feeder of a
+                                            pre-started interpreter)
     exited {wait_status, init_cpu_ms,       the program ended; the init's own
             children_cpu_ms,                CPU, and what its reaped children
             children_peak_bytes}            used (when no cgroup measures)

@@ -25,6 +25,9 @@
  * feeder has been reaped, so that the interpreter reads the end of its
  * program only once the feeder is gone. -1 otherwise. */
 static int program_fifo = -1;
+/* Signals for the program that wait for the FIFO to close: one could cut
+ * the interpreter's read of its program short, so that it ran a part. */
+static sigset_t held;
 
 /* The signals a client may send its program, through the supervisor. */
 static const int FORWARDED[] = {
@@ -113,6 +116,17 @@ static void feeder_ended(pid_t program, int status)
         kill(program, SIGKILL);
     close(program_fifo);
     program_fifo = -1;
+    for (size_t i = 0; i < sizeof FORWARDED / sizeof FORWARDED[0]; i++)
+        if (sigismember(&held, FORWARDED[i]))
+            kill(program, FORWARDED[i]);
+}
+
+static void forward(pid_t program, int signum)
+{
+    if (program_fifo >= 0)
+        sigaddset(&held, signum);
+    else
+        kill(program, signum);
 }
 
 /* Reap what has ended; 1 (and the status) once the program has. */
@@ -164,7 +178,7 @@ static int wait_for(pid_t program, const sigset_t *waited)
             /* A sender outside this pid namespace shows as pid 0: only the
              * supervisor is forwarded, never the program signalling us. */
             if (info.si_pid == 0)
-                kill(program, info.si_signo);
+                forward(program, info.si_signo);
             continue;
         }
         if (reap(program, &status))
@@ -187,6 +201,7 @@ _Noreturn void init_main(const struct options *options)
         fail_errno("signals", "SIGCHLD");
     waited_set(&waited);
     sigprocmask(SIG_BLOCK, &waited, NULL);
+    sigemptyset(&held);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
         fail_errno("fork", "socketpair");
     program = fork();

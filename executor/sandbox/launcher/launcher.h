@@ -77,6 +77,7 @@ struct options {
 /* report.c: frames as executor.messages reads them. */
 extern int report_fd;
 void report_failure(const char *step, const char *detail);
+void report_started(void);
 void report_exited(int wait_status, long init_cpu_ms, long children_cpu_ms,
                    long children_peak_bytes);
 _Noreturn void fail(const char *step, const char *what);

@@ -73,6 +73,16 @@ void report_failure(const char *step, const char *detail)
     send_header(json, len < (int)sizeof json ? (size_t)len : sizeof json - 1);
 }
 
+/* The program is about to start: its first byte is on its way to a
+ * pre-started interpreter (warm.c). An interpreter that ends before this
+ * never had its run's program. */
+void report_started(void)
+{
+    static const char json[] = "{\"type\":\"started\"}";
+
+    send_header(json, sizeof json - 1);
+}
+
 void report_exited(int wait_status, long init_cpu_ms, long children_cpu_ms,
                    long children_peak_bytes)
 {

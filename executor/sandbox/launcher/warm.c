@@ -11,14 +11,16 @@
  *   the interpreter opens the FIFO (inotify) -> "W"
  *   -> the run (its argv and env must be the warm-up's) -> files
  *   -> rlimits (on the interpreter) -> seccomp
- *   -> the program file in place of the FIFO -> its bytes down the FIFO
+ *   -> the program file in place of the FIFO -> "started" (the interpreter
+ *   is still alive) -> its bytes down the FIFO
  *   -> exit; the init reaps it and closes the FIFO: end of the program
  *
  * The interpreter then runs its program as one started for this run would:
  * the same argv, environment, file and uid, under the same filter, with no
  * process of the launcher's left in the sandbox but the init. A feeder that
  * fails has written nothing down the FIFO, and the init kills the
- * interpreter (init.c).
+ * interpreter; signals for the program wait in the init until the FIFO is
+ * closed (init.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,9 +74,29 @@ static void send_fd(int to, int fd)
         fail_errno("warm", "give the FIFO to the init");
 }
 
+/* An interpreter that died while it waited in the pool is a zombie until
+ * the init reaps it: the run then fails as a step, never as its program. */
+static void check_alive(pid_t interpreter)
+{
+    char path[64], stat[512], *end;
+    ssize_t len;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)interpreter);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    len = fd < 0 ? -1 : read(fd, stat, sizeof stat - 1);
+    if (fd >= 0)
+        close(fd);
+    stat[len > 0 ? len : 0] = '\0';
+    end = strrchr(stat, ')');
+    if (end == NULL || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X')
+        fail("hand-over", "the interpreter ended before its program reached it");
+}
+
 /* The program file takes the FIFO's name before the interpreter has read
  * its program, so that a traceback or `open(__file__)` finds a file. */
-static void put_program(const char *path, const struct file *program, int fifo)
+static void put_program(const char *path, const struct file *program, int fifo,
+                        pid_t interpreter)
 {
     char *temporary;
     int fd;
@@ -90,6 +112,8 @@ static void put_program(const char *path, const struct file *program, int fifo)
     close(fd);
     if (rename(temporary, path) != 0)
         fail_errno("files", path);
+    check_alive(interpreter);
+    report_started();
     write_all(fifo, program->data, (size_t)program->size, "files");
 }
 
@@ -127,7 +151,7 @@ static _Noreturn void feed(struct run *warm, const char *path, int fifo, int wat
     write_files(&run, program_name(run.argv), &program);
     apply_rlimits(&run, interpreter);
     load_filter(filter);
-    put_program(path, &program, fifo);
+    put_program(path, &program, fifo, interpreter);
     _exit(0);
 }
 
