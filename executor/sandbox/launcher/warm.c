@@ -118,7 +118,10 @@ static void put_program(const char *path, const struct file *program, int fifo,
 }
 
 /* Until the interpreter opens its program it may still fail to start: the
- * pool counts the sandbox ready only after that. */
+ * pool counts the sandbox ready only after that.
+ * Known gap: an interpreter that neither opens its program nor exits keeps
+ * its sandbox, unready, in the pool until the supervisor stops (Python
+ * always opens it, or fails and exits). */
 static void wait_for_interpreter(int watch)
 {
     static const char waiting = 'W';
