@@ -28,12 +28,14 @@ import functools
 import itertools
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from executor.errors import SandboxError
+from executor.job import Job, Stage
 from executor.loop import Loop
 from executor.sandbox import cgroups, handover, launch
 from executor.sandbox.launch import Launched, Pending
@@ -50,6 +52,10 @@ View = tuple[tuple[str, ...], int]
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
+# A source encoding declaration on a program's first two lines (PEP 263);
+# Python's lines end at "\n", "\r\n" or a lone "\r", however long they are.
+CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
+LINE_END = re.compile(rb"\r\n?|\n")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,28 @@ class Warm:
     env: tuple[tuple[str, str], ...]
     terminal: bool
     stdout_terminal: bool
+
+    @classmethod
+    def for_stage(cls, job: Job, stage: Stage) -> Warm | None:
+        """The interpreter a pooled sandbox may start ahead of a stage like
+        this one: the run stage of a runtime that allows it, with one file
+        and no arguments, which the interpreter reads only once."""
+        if not job.prestart or stage.name != "run" or len(job.files) != 1:
+            return None
+        name, content = job.files[0].name, job.files[0].content
+        if "/" in name or stage.argv[1:] != [f"./{name}"] or _reread(content):
+            return None
+        env = tuple(job.env.items())
+        return cls(tuple(stage.argv), env, job.interactive, job.stdout_terminal)
+
+
+def _reread(content: bytes) -> bool:
+    """Whether Python reads this program a second time from its start, which
+    the FIFO a pre-started interpreter reads it from cannot do: to decode it
+    in a declared encoding, or to load it as compiled code (a magic number,
+    whose last two bytes are CR LF in every version, as a .pyc file has)."""
+    head = LINE_END.split(content, maxsplit=2)[:2]
+    return content[2:4] == b"\r\n" or any(CODING.match(line) for line in head)
 
 
 @dataclass

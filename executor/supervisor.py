@@ -21,7 +21,6 @@ import functools
 import logging
 import math
 import os
-import re
 import shutil
 import signal
 import socket
@@ -232,7 +231,7 @@ class Supervisor:
             return
         wanted = _cgroup_limits(stage, LAUNCHED_PROCESSES)
         view = (tuple(job.readonly_paths), stage.limits.workdir_bytes)
-        member = self.pool.take(view, wanted, _warm_for(job, stage))
+        member = self.pool.take(view, wanted, Warm.for_stage(job, stage))
         if member is None:
             self._launch_for(run, name, view, wanted)
             return
@@ -583,36 +582,8 @@ def stopped_before_start(stage: Stage) -> StageResult:
     return StageResult(status, None, "SIGKILL", message, 0, 0, 0)
 
 
-# A source encoding declaration on a program's first two lines (PEP 263);
-# Python's lines end at "\n", "\r\n" or a lone "\r", however long they are.
-CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
-LINE_END = re.compile(rb"\r\n?|\n")
-
-
 def _terminal(job: Job, stage: Stage) -> bool:
     return job.interactive and stage.name == "run"
-
-
-def _warm_for(job: Job, stage: Stage) -> Warm | None:
-    """The interpreter a pooled sandbox may start ahead of a run like this
-    one: a runtime that allows it, and a run of its one file with no
-    arguments, whose interpreter reads nothing of the run as it starts."""
-    if not job.prestart or stage.name != "run" or len(job.files) != 1:
-        return None
-    name, content = job.files[0].name, job.files[0].content
-    if "/" in name or stage.argv[1:] != [f"./{name}"] or _reread(content):
-        return None
-    env = tuple(job.env.items())
-    return Warm(tuple(stage.argv), env, _terminal(job, stage), job.stdout_terminal)
-
-
-def _reread(content: bytes) -> bool:
-    """Whether Python reads this program a second time from its start, which
-    the FIFO a pre-started interpreter reads it from cannot do: to decode it
-    in a declared encoding, or to load it as compiled code (a magic number,
-    whose last two bytes are CR LF in every version, as a .pyc file has)."""
-    head = LINE_END.split(content, maxsplit=2)[:2]
-    return content[2:4] == b"\r\n" or any(CODING.match(line) for line in head)
 
 
 def _claim(member: Member, name: str, limits: cgroups.CgroupLimits) -> cgroups.Cgroup:
