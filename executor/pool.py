@@ -52,10 +52,10 @@ View = tuple[tuple[str, ...], int]
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
-# A source encoding declaration on a program's first two lines (PEP 263);
-# Python's lines end at "\n", "\r\n" or a lone "\r", however long they are.
-CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
-LINE_END = re.compile(rb"\r\n?|\n")
+# A source encoding declaration on a program's first or second line (PEP
+# 263); Python's lines end at "\n", "\r\n" or a lone "\r", however long they
+# are. Matched in place: a run's program is never copied to look.
+CODING = re.compile(rb"(?:[^\r\n]*(?:\r\n?|\n))?[ \t\f]*#[^\r\n]*?coding[:=]")
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,7 @@ def _reread(content: bytes) -> bool:
     the FIFO a pre-started interpreter reads it from cannot do: to decode it
     in a declared encoding, or to load it as compiled code (a magic number,
     whose last two bytes are CR LF in every version, as a .pyc file has)."""
-    head = LINE_END.split(content, maxsplit=2)[:2]
-    return content[2:4] == b"\r\n" or any(CODING.match(line) for line in head)
+    return content[2:4] == b"\r\n" or CODING.match(content) is not None
 
 
 @dataclass
@@ -102,7 +101,6 @@ class Member:
     host_index: int
     cgroup: cgroups.Cgroup
     pending: Pending
-    announced: bool = False  # the program child said it is ready
     # Set for a sandbox made on demand for one stage: called once it is
     # ready, or with the step that failed. Such a member is never pooled.
     on_ready: Callable[[Member], None] | None = None
@@ -115,6 +113,17 @@ class Member:
     @property
     def fits(self) -> tuple[View, Warm | None]:
         return self.view, self.warm
+
+    @property
+    def expected(self) -> bytes:
+        """What the sandbox says once it waits for its run: "R" once its
+        privileges are dropped, and a warm one "W" once its interpreter waits
+        for its program."""
+        return handover.READY + (handover.WARMED if self.warm else b"")
+
+    @property
+    def announced(self) -> bool:
+        return self.said == self.expected
 
     @property
     def ready(self) -> bool:
@@ -290,19 +299,15 @@ class Pool:
         self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
 
     def _on_socket(self, member: Member) -> None:
-        """The sandbox says "R" once privileges are dropped, and a warm
-        member "W" once its interpreter waits for its program."""
-        expected = handover.READY + (handover.WARMED if member.warm else b"")
         try:
             data = member.sock.recv(1)
         except OSError:
             data = b""
-        if not data or not expected.startswith(member.said + data):
+        if not data or not member.expected.startswith(member.said + data):
             self._fail(member, launch.failure_from(member.pending.report_fd, "pool"))
             return
         member.said += data
-        if member.said == expected:
-            member.announced = True
+        if member.announced:
             self.loop.unwatch(member.sock.fileno())
             self._maybe_ready(member)
 

@@ -118,7 +118,9 @@ class Streams:
     def close(self) -> None:
         """Close every end: a pooled sandbox's, which will run nothing."""
         self.close_child()
-        for fd in {*self.outputs, *([self.stdin] if self.stdin is not None else [])}:
+        if self.stdin is not None and self.stdin not in self.outputs:
+            os.close(self.stdin)  # a terminal's is also its stdout, closed below
+        for fd in self.outputs:
             os.close(fd)
         self.outputs, self.stdin = {}, None
 

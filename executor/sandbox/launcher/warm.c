@@ -95,8 +95,7 @@ static void check_alive(pid_t interpreter)
 
 /* The program file takes the FIFO's name before the interpreter has read
  * its program, so that a traceback or `open(__file__)` finds a file. */
-static void put_program(const char *path, const struct file *program, int fifo,
-                        pid_t interpreter)
+static void put_program(const char *path, const struct file *program)
 {
     char *temporary;
     int fd;
@@ -112,9 +111,6 @@ static void put_program(const char *path, const struct file *program, int fifo,
     close(fd);
     if (rename(temporary, path) != 0)
         fail_errno("files", path);
-    check_alive(interpreter);
-    report_started();
-    write_all(fifo, program->data, (size_t)program->size, "files");
 }
 
 /* Until the interpreter opens its program it may still fail to start: the
@@ -154,7 +150,10 @@ static _Noreturn void feed(struct run *warm, const char *path, int fifo, int wat
     write_files(&run, program_name(run.argv), &program);
     apply_rlimits(&run, interpreter);
     load_filter(filter);
-    put_program(path, &program, fifo, interpreter);
+    put_program(path, &program);
+    check_alive(interpreter);
+    report_started();
+    write_all(fifo, program.data, (size_t)program.size, "files");
     _exit(0);
 }
 
