@@ -361,7 +361,7 @@ async def test_an_interpreter_that_never_waits_fails_closed(warm_pool, capfd):
     first = await run(warm_pool, job)
     await asyncio.sleep(1)
     second = await run(warm_pool, job)
-    log = capfd.readouterr().err
+    log = await wait_for_log(capfd, "the pool retries in")
 
     assert (first.result.code, second.result.code) == (1, 1)
     assert "pool sandbox pool-" in log and "the pool retries in" in log
@@ -379,4 +379,7 @@ async def test_a_failed_step_of_the_feeder_fails_closed(warm_pool, capfd):
     assert not any(os.path.exists(f"/proc/{pid}") for pid in idle), "not taken"
     assert ran.result.status == "XX"
     assert ran.stdout == ""
-    assert "sandbox step 'rlimits' failed" in capfd.readouterr().err
+    # The supervisor logs a stage once its verdict is on its way.
+    assert "sandbox step 'rlimits' failed" in await wait_for_log(
+        capfd, "sandbox step 'rlimits' failed"
+    )
