@@ -294,6 +294,11 @@ class Registry:
     def __init__(self, runtimes: list[Runtime]) -> None:
         self.all = sorted(runtimes, key=lambda r: r.language)
         self.installed = [r for r in self.all if r.available]
+        # Every run looks its language up: by name, not by a walk of them all.
+        self._by_name: dict[str, list[Runtime]] = {}
+        for runtime in self.installed:
+            for name in runtime.names():
+                self._by_name.setdefault(name, []).append(runtime)
 
     @classmethod
     def load(cls, directory: Path, detect: bool = True) -> Registry:
@@ -306,7 +311,7 @@ class Registry:
         return cls(runtimes)
 
     def find(self, language: str, version: str = "*") -> Runtime:
-        named = [r for r in self.installed if language.lower() in r.names()]
+        named = self._by_name.get(language.lower(), [])
         if not named:
             raise UnknownRuntime(
                 f"language {language!r} is not installed; GET /api/v2/runtimes "
