@@ -5,7 +5,7 @@ FROM debian:bookworm-slim
 # Python, libcap for python-prctl and libseccomp for the sandbox's filter.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv python3-dev gcc g++ make libc6-dev libcap-dev \
+        python3 python3-venv python3-dev gcc g++ make libc6-dev musl-tools libcap-dev \
         libseccomp2 libseccomp-dev bash coreutils procps nodejs \
     && rm -rf /var/lib/apt/lists/*
 
