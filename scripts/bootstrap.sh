@@ -9,8 +9,7 @@ cd "$(dirname "$0")/.."
 
 want_browser=${1:-}
 packages=(python3 python3-venv python3-dev gcc g++ libc6-dev musl-tools make libcap-dev
-          libseccomp2
-          libseccomp-dev bash coreutils procps nodejs)
+          libseccomp2 libseccomp-dev bash coreutils procps nodejs)
 if [ "$want_browser" = "--with-browser" ]; then
     packages+=(chromium fonts-dejavu-core)
     # The distributed tests: Redis, PostgreSQL, and the Compose client that
