@@ -253,7 +253,10 @@ class CgroupV1:
             _write(f"{memory}/{name}", str(number))
 
     def rename(self, name: str) -> None:
-        self.paths = {c: _rename(p, name) for c, p in self.paths.items()}
+        # One hierarchy at a time: if one refuses, the paths still say where
+        # each part of the group is, so that it can be killed and removed.
+        for controller, path in self.paths.items():
+            self.paths[controller] = _rename(path, name)
 
     def reset_peak(self) -> None:
         _write(f"{self.paths['memory']}/memory.max_usage_in_bytes", "0")

@@ -20,7 +20,12 @@ from executor.backends.local import LocalBackend
 from executor.events import Output, StageExited
 from executor.job import Job, Stage, new_run_id
 from executor.limits import MIB, Limits
-from tests.conftest import idle_pool_processes, pool_settled, sandbox_processes
+from tests.conftest import (
+    idle_pool_processes,
+    leftover_cgroups,
+    pool_settled,
+    sandbox_processes,
+)
 
 PYTHON = "/usr/bin/python3"
 
@@ -196,3 +201,31 @@ async def test_a_runs_own_limits_hold_in_a_pooled_sandbox(pooled):
     assert reported == (f"77 123456 9 {5 * MIB}\n", None)
     assert roomy == ("allocated\n", None)
     assert cramped == ("", "ML")
+
+
+def supervisor_group(controller: str, supervisor: int) -> str:
+    for directory, _, _ in os.walk(f"/sys/fs/cgroup/{controller}"):
+        if os.path.basename(directory) == f"playground-{supervisor}":
+            return directory
+    raise AssertionError(f"no {controller} group of supervisor {supervisor}")
+
+
+@pytest.mark.skipif(
+    not os.path.isdir("/sys/fs/cgroup/cpuacct"), reason="cgroup v1 renames in parts"
+)
+async def test_a_claim_renamed_in_part_leaves_no_group_behind(pooled):
+    # The last of the four v1 hierarchies refuses the stage's name: the three
+    # renamed before it must still be found, killed and removed.
+    await settled_pool(pooled)
+    supervisor = pooled.supervisor_pids()[0]
+    submitted = job("print('ran')")
+    taken = os.path.join(supervisor_group("cpuacct", supervisor), submitted.run_id)
+    os.mkdir(f"{taken}-run")
+    try:
+        stdout, status = await run(pooled, submitted)
+        left = leftover_cgroups({supervisor})
+    finally:
+        os.rmdir(f"{taken}-run")
+
+    assert (stdout, status) == ("", "XX")
+    assert left == []
