@@ -16,8 +16,9 @@ build() {
         echo "launcher: musl-gcc is missing: install musl-tools (make install does)" >&2
         exit 1
     fi
-    # musl brings no kernel headers: give it the system's, and nothing else
-    # of glibc's.
+    # musl brings no kernel headers: give it the system's (libc6-dev brings
+    # them), and nothing else of glibc's. musl has no _FORTIFY_SOURCE; the
+    # launcher's only input is the supervisor's, and the stack protector stays.
     local headers
     headers=$(mktemp -d)
     trap 'rm -rf "$headers"' RETURN
