@@ -7,7 +7,6 @@ PLAYGROUND_RUN_BURST) and a cap on runs in flight
 lives in Django's cache, shared by every web process that shares the cache.
 """
 
-import asyncio
 import hashlib
 import logging
 import math
@@ -84,10 +83,7 @@ async def identify(authorization: str, address: str | None) -> Client:
         # No key, no database: answered in the loop, without a thread hop.
         return _defaults(f"address {address or 'unknown'}")
     # The request keeps no connection of its own (playground/dbthread.py).
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        dbthread.EXECUTOR, dbthread.retried, partial(_key_client, given)
-    )
+    return await dbthread.call(partial(dbthread.retried, partial(_key_client, given)))
 
 
 def _key_client(given: str) -> Client:

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from datetime import timedelta
-from typing import Any
+from functools import partial
 
 import pytest
 from channels.testing import ApplicationCommunicator
@@ -17,6 +17,7 @@ from django.test import AsyncClient
 from django.utils import timezone
 
 from executor.backends.local import LocalBackend
+from playground import audit, dbthread
 from playground.asgi import application
 from playground.models import RunRecord
 from tests.api.test_connect import connected, init
@@ -48,14 +49,14 @@ async def test_an_api_run_is_recorded_without_its_code_or_output():
 async def test_a_write_that_fails_is_tried_once_more(monkeypatch):
     # The writer keeps its connection; one the database dropped fails once.
     failures = [OperationalError("server closed the connection unexpectedly")]
-    save = RunRecord.save
+    insert = audit.insert
 
-    def flaky(self: RunRecord, *args: Any, **kwargs: Any) -> None:
+    def flaky(kept: RunRecord) -> None:
         if failures:
             raise failures.pop()
-        save(self, *args, **kwargs)
+        insert(kept)
 
-    monkeypatch.setattr(RunRecord, "save", flaky)
+    monkeypatch.setattr(audit, "insert", flaky)
     await execute()
 
     assert not failures
@@ -147,3 +148,23 @@ def test_prune_deletes_records_past_the_retention(monkeypatch):
     call_command("prune_audit")
 
     assert list(RunRecord.objects.values_list("run_id", flat=True)) == ["r1"]
+
+
+async def test_a_record_reads_back_as_model_save_would_have_written_it():
+    started = timezone.now() - timedelta(seconds=3)
+    fields = dict(started_at=started, finished_at=timezone.now(),
+                  client="address 127.0.0.1, session abc", surface="websocket",
+                  language="python", version="3.11.2", status="TO",
+                  stages=[{"stage": "run", "status": "TO", "memory": 4096,
+                           "message": "wall time limit: 3 s ✓"}],
+                  stopped_by="client", host="host-1", code="print('é')",
+                  output="é\n")  # fmt: skip
+    saved = RunRecord(run_id="saved", **fields)
+    await dbthread.call(saved.save)
+
+    await dbthread.call(partial(audit.insert, RunRecord(run_id="inserted", **fields)))
+
+    rows = {r.pop("run_id"): r async for r in RunRecord.objects.values()}
+    rows["saved"].pop("id"), rows["inserted"].pop("id")
+    assert rows["inserted"] == rows["saved"]
+    assert rows["inserted"]["stages"][0]["message"].endswith("✓")
