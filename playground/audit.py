@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from executor.job import Job
@@ -103,11 +103,13 @@ _FIELDS = [f for f in RunRecord._meta.concrete_fields if not f.primary_key]
 def insert(kept: RunRecord) -> None:
     """Write one new record over this thread's connection: the values are
     prepared by the model's own fields, as Model.save would."""
-    connection.ensure_connection()
-    values = [f.get_db_prep_save(f.pre_save(kept, True), connection) for f in _FIELDS]
-    cursor = connection.connection.cursor()
+    # This thread's own wrapper, looked up once: `connection` is a proxy.
+    database = connections[DEFAULT_DB_ALIAS]
+    database.ensure_connection()
+    values = [f.get_db_prep_save(f.pre_save(kept, True), database) for f in _FIELDS]
+    cursor = database.connection.cursor()
     try:
-        cursor.execute(_insert_sql(connection.vendor), values)
+        cursor.execute(_insert_sql(database.vendor), values)
     finally:
         cursor.close()
 

@@ -14,7 +14,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 from django.core.cache import cache
 
@@ -95,8 +95,14 @@ def _key_client(given: str) -> Client:
 
 
 def _cache_key(kind: str, client: Client) -> str:
-    # Client names hold spaces and addresses; cache keys must not.
-    return f"{kind}:{hashlib.sha256(client.name.encode()).hexdigest()[:32]}"
+    return f"{kind}:{_name_digest(client.name)}"
+
+
+@lru_cache(maxsize=4096)
+def _name_digest(name: str) -> str:
+    # Client names hold spaces and addresses; cache keys must not. A run
+    # names its client four times.
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
 def take_token(client: Client) -> None:
