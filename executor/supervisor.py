@@ -63,7 +63,8 @@ READ_BYTES = 256 * 1024  # a whole stdout pipe (executor.stage.PIPE_BYTES)
 
 @dataclass
 class Run:
-    """A job in flight: which stage it is in, and its pending stdin."""
+    """A job in flight: which stage it is in, its pending stdin, and the
+    signals sent before its program could take them."""
 
     job: Job
     slot: int
@@ -74,6 +75,7 @@ class Run:
     stopped: bool = False
     draining_until: float | None = None
     launching: Member | None = None  # its sandbox, while it is being made
+    signals: list[int] = field(default_factory=list)
 
 
 class Supervisor:
@@ -96,8 +98,9 @@ class Supervisor:
         self.free_ids = list(range(slots + pool_size))
         self.max_waiting = max_waiting
         self.waiting: deque[Job] = deque()
-        # A waiting run's input, kept for its start.
+        # A waiting run's input and signals, kept for its start.
         self.waiting_stdin: dict[str, StdinFeed] = {}
+        self.waiting_signals: dict[str, list[int]] = {}
         self.runs: dict[str, Run] = {}
         self.loop = Loop()
         self.running = True
@@ -140,7 +143,8 @@ class Supervisor:
             kind = "stop"  # a kill ends the run, started or still waiting
         run = self.runs.get(str(header.get("run_id")))
         if run is None:
-            self._to_waiting(str(header.get("run_id")), kind, frame.payload)
+            signum = int(header.get("signal", 0))
+            self._to_waiting(str(header.get("run_id")), kind, frame.payload, signum)
             return
         if kind == "stdin":
             run.stdin.add(frame.payload)
@@ -153,10 +157,9 @@ class Supervisor:
         elif kind == "stop":
             self._stop(run)
 
-    def _to_waiting(self, run_id: str, kind: str, payload: bytes) -> None:
-        """A command for a run still waiting for a slot: its input is kept
-        for its start, and a stop ends it there. Signals have no program to
-        reach yet."""
+    def _to_waiting(self, run_id: str, kind: str, payload: bytes, signum: int) -> None:
+        """A command for a run still waiting for a slot: its input and
+        signals are kept for its start, and a stop ends it there."""
         feed = self.waiting_stdin.get(run_id)
         if feed is None:
             return  # the run already ended; a late command is harmless
@@ -164,6 +167,8 @@ class Supervisor:
             feed.add(payload)
         elif kind == "close_stdin":
             feed.close()
+        elif kind == "signal":
+            _keep_signal(self.waiting_signals.setdefault(run_id, []), signum)
         elif kind == "stop":
             self._stop_waiting(run_id)
 
@@ -175,6 +180,7 @@ class Supervisor:
         self.running = False
         self.waiting.clear()
         self.waiting_stdin.clear()
+        self.waiting_signals.clear()
         self.pool.close()
         for run in list(self.runs.values()):
             self._stop(run)
@@ -209,6 +215,7 @@ class Supervisor:
                 self.free_slots.pop(),
                 list(job.files),
                 stdin=self.waiting_stdin.pop(job.run_id),
+                signals=self.waiting_signals.pop(job.run_id, []),
             )
             self.runs[job.run_id] = run
             log.info(
@@ -338,6 +345,9 @@ class Supervisor:
         self.loop.watch(pidfd, read=lambda: self._on_sandbox_exit(run))
         self.check_at = time.monotonic()
         self._pump_stdin(run)
+        for signum in run.signals:
+            self._signal(run, signum)
+        run.signals.clear()
 
     def _on_output(self, run: Run, fd: int, stream: str) -> None:
         process = run.current
@@ -490,11 +500,13 @@ class Supervisor:
         process.streams.stdin = None
 
     def _signal(self, run: Run, signum: int) -> None:
-        if signum in FORWARDED and run.current is not None:
-            log.info(
-                "run_id=%s forwarding %s", run.job.run_id, signal.Signals(signum).name
-            )
-            run.current.send_signal(signum)
+        if signum not in FORWARDED:
+            return
+        if run.current is None:  # its sandbox is being made: the stage takes it
+            _keep_signal(run.signals, signum)
+            return
+        log.info("run_id=%s forwarding %s", run.job.run_id, signal.Signals(signum).name)
+        run.current.send_signal(signum)
 
     def _stop(self, run: Run) -> None:
         run.stopped = True
@@ -516,6 +528,7 @@ class Supervisor:
             return  # it already ended
         self.waiting.remove(job)
         del self.waiting_stdin[run_id]
+        self.waiting_signals.pop(run_id, None)
         stage = job.stages[0]
         log.info("run_id=%s stage=%s status=SG stopped while waiting for a slot",
                  run_id, stage.name)  # fmt: skip
@@ -564,6 +577,13 @@ class Supervisor:
         else:
             return now + max(min(cpu_left, wall_left) / 1000, MIN_CHECK_SECONDS)
         return now + 1.0  # killed: the sandbox's exit moves the stage on
+
+
+def _keep_signal(kept: list[int], signum: int) -> None:
+    # Each signal once, in the order sent: a client repeating one cannot
+    # grow the list, and a program gets it as the kernel would, pending once.
+    if signum in FORWARDED and signum not in kept:
+        kept.append(signum)
 
 
 def _cgroup_limits(stage: Stage, sandbox_processes: int) -> cgroups.CgroupLimits:
