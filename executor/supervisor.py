@@ -59,6 +59,7 @@ MIN_CHECK_SECONDS = 0.01
 DEFAULT_WORKDIR_BYTES = LIMIT_DEFAULTS["workdir_bytes"]
 BUSY = "the playground is busy: too many programs are waiting to run; try again"
 READ_BYTES = 256 * 1024  # a whole stdout pipe (executor.stage.PIPE_BYTES)
+REFILL_QUIET_SECONDS = 0.05  # beside runs in flight: see Supervisor._quiet_needed
 
 
 @dataclass
@@ -117,13 +118,16 @@ class Supervisor:
     # -- the loop ---------------------------------------------------------
 
     def serve(self) -> None:
+        quiet_since = time.monotonic()
         while self.running or self.runs:
-            # Refill only when no run is in flight and no event is waiting:
-            # a run never shares the loop (or a CPU) with making a sandbox.
-            idle = self.running and not self.runs and self.pool.needs_refill()
-            self.loop.run_once(0 if idle else self._next_check())
-            if idle and not self.loop.handled:
+            refill = self.running and self.pool.needs_refill()
+            self.loop.run_once(self._next_wake(refill, quiet_since))
+            now = time.monotonic()
+            if self.loop.handled:
+                quiet_since = now
+            elif refill and now - quiet_since >= self._quiet_needed():
                 self.pool.refill_one()
+                quiet_since = now
             self._check_limits()
             self.control.flush()
             self.sweeper.sweep()
@@ -537,6 +541,21 @@ class Supervisor:
         self._tell_positions()
 
     # -- limits -----------------------------------------------------------
+
+    def _quiet_needed(self) -> float:
+        """How long the loop must have had no event before the pool makes a
+        sandbox. With no run in flight, no time: an event that waits goes
+        first. Beside runs, a while: a steady stream of runs keeps the
+        CPUs, and a run waiting at a prompt lets the pool refill for the
+        others."""
+        return REFILL_QUIET_SECONDS if self.runs else 0.0
+
+    def _next_wake(self, refill: bool, quiet_since: float) -> float | None:
+        due = self._next_check()
+        if not refill:
+            return due
+        until_quiet = max(quiet_since + self._quiet_needed() - time.monotonic(), 0.0)
+        return until_quiet if due is None else min(due, until_quiet)
 
     def _next_check(self) -> float | None:
         """Seconds until a limit could next be crossed or a busy cgroup be

@@ -121,6 +121,29 @@ async def test_the_pool_refills_after_runs_take_its_sandboxes():
     assert len(idle) == 2 * 2  # an init and its program child, twice
 
 
+async def test_the_pool_refills_beside_a_run_that_waits():
+    # A class leaves programs waiting at an input prompt for minutes; the
+    # others' runs still find sandboxes made ahead.
+    backend = backend_with_pool(2)
+    limits = config.get().stage_limits("run", 64 * 1024)
+    waits = job(
+        "import time; time.sleep(60)", dataclasses.replace(limits, wall_time_ms=60_000)
+    )
+    try:
+        await settled_pool(backend)
+        handle = await backend.submit(waits)
+        idle = await pool_settled_idle(backend)
+        still_running = sandbox_processes(set(backend.supervisor_pids()))
+        await handle.stop()
+        results = [e.result.status async for e in handle.events()
+                   if isinstance(e, StageExited)]  # fmt: skip
+    finally:
+        await backend.aclose()
+    assert len(idle) == 2 * 2  # an init and its program child, twice
+    assert still_running, "the waiting run ended before the pool refilled"
+    assert results == ["SG"]
+
+
 async def test_pool_size_zero_makes_each_sandbox_on_demand():
     backend = backend_with_pool(0)
     try:
