@@ -107,11 +107,15 @@ def insert(kept: RunRecord) -> None:
     database = connections[DEFAULT_DB_ALIAS]
     database.ensure_connection()
     values = [f.get_db_prep_save(f.pre_save(kept, True), database) for f in _FIELDS]
-    cursor = database.connection.cursor()
-    try:
-        cursor.execute(_insert_sql(database.vendor), values)
-    finally:
-        cursor.close()
+    # The driver's errors made Django's, as its cursor would: a connection
+    # the database dropped then fails with a DatabaseError, which
+    # dbthread.retried answers with a new connection.
+    with database.wrap_database_errors:
+        cursor = database.connection.cursor()
+        try:
+            cursor.execute(_insert_sql(database.vendor), values)
+        finally:
+            cursor.close()
 
 
 @lru_cache(maxsize=4)

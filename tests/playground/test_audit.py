@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 from channels.testing import ApplicationCommunicator
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.test import AsyncClient
 from django.utils import timezone
 
@@ -61,6 +61,34 @@ async def test_a_write_that_fails_is_tried_once_more(monkeypatch):
 
     assert not failures
     assert await RunRecord.objects.acount() == 1
+
+
+def backend_pid() -> int:
+    database = connections[DEFAULT_DB_ALIAS]
+    database.ensure_connection()
+    return database.connection.info.backend_pid
+
+
+def terminate(pid: int) -> None:
+    """Have the server end another connection's session, as a restart of
+    the database would; return once that session has ended."""
+    database = connections[DEFAULT_DB_ALIAS]
+    try:
+        with database.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+    finally:
+        database.close()
+
+
+async def test_a_record_is_written_after_the_database_dropped_the_connection():
+    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        pytest.skip("only a database server drops its clients' connections")
+    await asyncio.to_thread(terminate, await dbthread.call(backend_pid))
+
+    await execute()
+    await execute()
+
+    assert await RunRecord.objects.acount() == 2
 
 
 async def test_code_and_output_are_kept_when_enabled(monkeypatch):
