@@ -15,6 +15,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field
 from django.utils import timezone
 
 from executor.job import Job
@@ -106,7 +107,10 @@ def insert(kept: RunRecord) -> None:
     # This thread's own wrapper, looked up once: `connection` is a proxy.
     database = connections[DEFAULT_DB_ALIAS]
     database.ensure_connection()
-    values = [f.get_db_prep_save(f.pre_save(kept, True), database) for f in _FIELDS]
+    values = [
+        f.get_db_prep_save(_storable(f, f.pre_save(kept, True)), database)
+        for f in _FIELDS
+    ]
     # The driver's errors made Django's, as its cursor would: a connection
     # the database dropped then fails with a DatabaseError, which
     # dbthread.retried answers with a new connection.
@@ -116,6 +120,17 @@ def insert(kept: RunRecord) -> None:
             cursor.execute(_insert_sql(database.vendor), values)
         finally:
             cursor.close()
+
+
+def _storable(field: Field, value: Any) -> Any:
+    """A text the database takes as it is: PostgreSQL's text holds no NUL
+    and its varchar refuses what is longer than the column. A program may
+    print NULs, and a misconfigured proxy may hand over any address; the run
+    keeps its record either way."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+    return value[: field.max_length] if field.max_length else value
 
 
 @lru_cache(maxsize=4)

@@ -196,3 +196,20 @@ async def test_a_record_reads_back_as_model_save_would_have_written_it():
     rows["saved"].pop("id"), rows["inserted"].pop("id")
     assert rows["inserted"] == rows["saved"]
     assert rows["inserted"]["stages"][0]["message"].endswith("✓")
+
+
+async def test_a_record_is_kept_when_its_texts_do_not_fit_the_database():
+    # PostgreSQL's text refuses NUL and its varchar what is too long; a
+    # program may print NULs, a misconfigured proxy pass any address.
+    now = timezone.now()
+    kept = RunRecord(run_id="nul", started_at=now, finished_at=now,
+                     client="address " + "9" * 300, surface="http",
+                     language="python", version="3", host="h",
+                     code="print('\\0')", output="a\0b\n")  # fmt: skip
+
+    await dbthread.call(partial(audit.insert, kept))
+
+    stored = await RunRecord.objects.aget(run_id="nul")
+    assert stored.client == ("address " + "9" * 300)[:200]
+    assert stored.output == "a\N{REPLACEMENT CHARACTER}b\n"
+    assert stored.code == "print('\\0')"
