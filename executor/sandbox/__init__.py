@@ -69,14 +69,16 @@ def step(name: str, action: Callable[..., T], *args: object) -> T:
 def default_signals() -> None:
     """Unblock everything and restore default actions: the supervisor ignores
     SIGPIPE and SIGXFSZ (Python does), and a server started in the background
-    ignores SIGINT; exec would pass all of that on to the program."""
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    ignores SIGINT; exec would pass all of that on to the program. Actions
+    first: a signal the init forwarded meanwhile must not reach a handler of
+    the supervisor's."""
     for signum in signal.valid_signals():
         if signum not in (signal.SIGKILL, signal.SIGSTOP):
             try:
                 signal.signal(signum, signal.SIG_DFL)
             except (OSError, ValueError):
                 pass  # real-time signals Python cannot name
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def contain(spec: Spec, stdio: Stdio, report_fd: int) -> NoReturn:

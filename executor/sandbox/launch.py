@@ -321,6 +321,10 @@ def _helper(child: _Child, cgroup_files: list[str], sync: _Sync,
         os.write(sync.up_w, UNSHARED)
         if os.read(sync.down_r, 1) != MAPPED:
             os._exit(1)
+        # Held from the init's first instant: the supervisor may signal it as
+        # soon as it knows its pid, and an init with no handler drops a
+        # signal (or, with the supervisor's SIGINT handler, unwinds).
+        signal.pthread_sigmask(signal.SIG_BLOCK, init.WAITED)
         pid = os.fork()
         if pid == 0:
             os.close(sync.up_w)

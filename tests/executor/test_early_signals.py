@@ -12,10 +12,12 @@ import pytest
 from executor import config
 from executor.backends.local import LocalBackend
 from executor.events import StageExited
+from executor.job import Job, Stage, new_run_id
 from executor.results import StageResult
 from tests.executor.test_warm import python_job
 
 SLEEPER = "import time\ntime.sleep(20)\nprint('slept')\n"
+FIRST = "import time\ntime.sleep(0.5)\n"
 
 
 @pytest.fixture
@@ -52,3 +54,36 @@ async def test_a_signal_sent_while_the_run_waits_for_a_slot_reaches_it(on_demand
     results = await exits(waiting)
 
     assert [(r.status, r.signal) for r in results] == [("SG", "SIGTERM")]
+
+
+def compiled_job() -> Job:
+    """A compile stage (the forked, Python sandbox) and then a run stage."""
+    limits = config.get().stage_limits("run", 64 * 1024)
+    stages = [Stage("compile", ["/bin/sh", "-c", "echo built > built"], limits),
+              Stage("run", ["/bin/sh", "-c", "cat built"], limits)]  # fmt: skip
+    return Job(new_run_id(), "c", "x", [], stages, {"PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("waits", [False, True])
+async def test_a_signal_sent_as_a_compile_stage_starts_reaches_its_compiler(
+    on_demand, signum, waits
+):
+    # The compile stage's init takes the signal while it is still building
+    # its sandbox: it must hold it for the compiler, neither lose it (the run
+    # would then go on to its limit) nor die of it.
+    first = await on_demand.submit(python_job(FIRST, prestart=False))
+    if not waits:
+        await exits(first)
+    handle = await on_demand.submit(compiled_job())
+    await handle.send_signal(signum)
+
+    if waits:
+        await exits(first)
+    results = [
+        (e.stage, e.result.status, e.result.signal)
+        async for e in handle.events()
+        if isinstance(e, StageExited)
+    ]
+
+    assert results == [("compile", "SG", signum.name)]
