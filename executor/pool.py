@@ -16,10 +16,11 @@ the work directory's size) matches, renames its cgroup after the stage,
 writes whichever cgroup limit differs and hands its run to the program child
 (executor.sandbox.handover). The member leaves the pool for good: a sandbox
 never serves a second run. The pool refills from the supervisor's loop when
-it is quiet (Supervisor._quiet_needed). When no member fits, `launch_for` makes one for that
-stage alone, driven by the same events. A member whose isolation fails is
-discarded with an error naming the step; the pool's refilling then backs
-off, and a stage's own member ends that stage with status XX.
+it is quiet (Supervisor._quiet_needed). When no member fits, `launch_for`
+makes one for that stage alone, driven by the same events. A member whose
+isolation fails is discarded with an error naming the step; the pool's
+refilling then backs off, and a stage's own member ends that stage with
+status XX.
 """
 
 from __future__ import annotations
