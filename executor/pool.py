@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import math
 import os
 import re
 import socket
@@ -186,11 +187,14 @@ class Pool:
         return None
 
     def needs_refill(self) -> bool:
-        return (
-            len(self.members) < self.size
-            and bool(self.ids)
-            and time.monotonic() >= self.retry_at
-        )
+        return self.refill_at() <= time.monotonic()
+
+    def refill_at(self) -> float:
+        """When the pool may start its next member: at once, or once its
+        backoff is over; never while it is full or no host id is free."""
+        if len(self.members) >= self.size or not self.ids:
+            return math.inf
+        return self.retry_at
 
     def refill_one(self) -> None:
         """Start one member of the most recently wanted view; if the pool is

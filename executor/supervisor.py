@@ -121,7 +121,7 @@ class Supervisor:
         quiet_since = time.monotonic()
         while self.running or self.runs:
             refill = self.running and self.pool.needs_refill()
-            self.loop.run_once(self._next_wake(refill, quiet_since))
+            self.loop.run_once(self._next_wake(quiet_since))
             now = time.monotonic()
             if self.loop.handled:
                 quiet_since = now
@@ -550,12 +550,16 @@ class Supervisor:
         others."""
         return REFILL_QUIET_SECONDS if self.runs else 0.0
 
-    def _next_wake(self, refill: bool, quiet_since: float) -> float | None:
+    def _next_wake(self, quiet_since: float) -> float | None:
+        """Seconds until a limit or a removal is due, or the pool may make a
+        sandbox (after its backoff, and once the loop is quiet enough)."""
         due = self._next_check()
-        if not refill:
+        refill_at = self.pool.refill_at() if self.running else math.inf
+        if refill_at == math.inf:
             return due
-        until_quiet = max(quiet_since + self._quiet_needed() - time.monotonic(), 0.0)
-        return until_quiet if due is None else min(due, until_quiet)
+        start = max(refill_at, quiet_since + self._quiet_needed())
+        until = max(start - time.monotonic(), 0.0)
+        return until if due is None else min(due, until)
 
     def _next_check(self) -> float | None:
         """Seconds until a limit could next be crossed or a busy cgroup be

@@ -180,6 +180,25 @@ async def test_a_failure_while_pre_isolating_fails_closed(pooled, capfd):
     assert healthy == ("ran\n", None)
 
 
+async def test_the_pool_refills_after_its_backoff_with_no_run_to_wake_it(pooled):
+    # A member of a view that cannot be built fails and the pool backs off;
+    # once the backoff is over it refills for the next run, with nothing else
+    # happening meanwhile.
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory:  # nosec B108
+        os.chmod(directory, 0o755)  # noqa: S103
+        broken = os.path.join(directory, "gone")
+        os.symlink(os.path.join(directory, "missing"), broken)
+        await settled_pool(pooled)
+        failed = await run(pooled, job("print('ran')", readonly_paths=[broken]))
+        await asyncio.sleep(0.2)  # the pool's member for that view fails too
+        healthy = await run(pooled, job("print('ran')"))
+
+        idle = await pool_settled_idle(pooled)
+
+    assert (failed, healthy) == (("", "XX"), ("ran\n", None))
+    assert len(idle) == 2  # an init and its program child
+
+
 async def wait_for_log(capfd: pytest.CaptureFixture[str], text: str) -> str:
     seen, deadline = "", time.monotonic() + 5
     while text not in seen and time.monotonic() < deadline:
