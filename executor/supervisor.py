@@ -79,6 +79,15 @@ class Run:
     signals: list[int] = field(default_factory=list)
 
 
+@dataclass
+class Held:
+    """What the client of a run still waiting for a slot sent meanwhile: its
+    input, and its signals (each once), kept for its start."""
+
+    stdin: StdinFeed
+    signals: list[int] = field(default_factory=list)
+
+
 class Supervisor:
     def __init__(
         self,
@@ -99,9 +108,7 @@ class Supervisor:
         self.free_ids = list(range(slots + pool_size))
         self.max_waiting = max_waiting
         self.waiting: deque[Job] = deque()
-        # A waiting run's input and signals, kept for its start.
-        self.waiting_stdin: dict[str, StdinFeed] = {}
-        self.waiting_signals: dict[str, list[int]] = {}
+        self.held: dict[str, Held] = {}  # by the waiting run's id
         self.runs: dict[str, Run] = {}
         self.loop = Loop()
         self.running = True
@@ -120,12 +127,12 @@ class Supervisor:
     def serve(self) -> None:
         quiet_since = time.monotonic()
         while self.running or self.runs:
-            refill = self.running and self.pool.needs_refill()
-            self.loop.run_once(self._next_wake(quiet_since))
+            refill_at = self.pool.refill_at() if self.running else math.inf
+            self.loop.run_once(self._next_wake(refill_at, quiet_since))
             now = time.monotonic()
             if self.loop.handled:
                 quiet_since = now
-            elif refill and now - quiet_since >= self._quiet_needed():
+            elif now >= refill_at and now - quiet_since >= self._quiet_needed():
                 self.pool.refill_one()
                 quiet_since = now
             self._check_limits()
@@ -164,15 +171,15 @@ class Supervisor:
     def _to_waiting(self, run_id: str, kind: str, payload: bytes, signum: int) -> None:
         """A command for a run still waiting for a slot: its input and
         signals are kept for its start, and a stop ends it there."""
-        feed = self.waiting_stdin.get(run_id)
-        if feed is None:
+        held = self.held.get(run_id)
+        if held is None:
             return  # the run already ended; a late command is harmless
         if kind == "stdin":
-            feed.add(payload)
+            held.stdin.add(payload)
         elif kind == "close_stdin":
-            feed.close()
+            held.stdin.close()
         elif kind == "signal":
-            _keep_signal(self.waiting_signals.setdefault(run_id, []), signum)
+            _keep_signal(held.signals, signum)
         elif kind == "stop":
             self._stop_waiting(run_id)
 
@@ -183,8 +190,7 @@ class Supervisor:
         """The backend is gone: stop accepting work and end every run."""
         self.running = False
         self.waiting.clear()
-        self.waiting_stdin.clear()
-        self.waiting_signals.clear()
+        self.held.clear()
         self.pool.close()
         for run in list(self.runs.values()):
             self._stop(run)
@@ -200,8 +206,8 @@ class Supervisor:
             self._emit(messages.FinishedEvent(type="finished", run_id=job.run_id))
             return
         self.waiting.append(job)
-        self.waiting_stdin[job.run_id] = StdinFeed(
-            job.stdin, closing=not job.interactive, terminal=job.interactive
+        self.held[job.run_id] = Held(
+            StdinFeed(job.stdin, closing=not job.interactive, terminal=job.interactive)
         )
         self._start_waiting()
 
@@ -214,13 +220,9 @@ class Supervisor:
     def _start_waiting(self) -> None:
         while self.waiting and self.free_slots and self.running:
             job = self.waiting.popleft()
-            run = Run(
-                job,
-                self.free_slots.pop(),
-                list(job.files),
-                stdin=self.waiting_stdin.pop(job.run_id),
-                signals=self.waiting_signals.pop(job.run_id, []),
-            )
+            held = self.held.pop(job.run_id)
+            run = Run(job, self.free_slots.pop(), list(job.files),
+                      stdin=held.stdin, signals=held.signals)  # fmt: skip
             self.runs[job.run_id] = run
             log.info(
                 "run_id=%s started language=%s version=%s",
@@ -531,8 +533,7 @@ class Supervisor:
         if job is None:
             return  # it already ended
         self.waiting.remove(job)
-        del self.waiting_stdin[run_id]
-        self.waiting_signals.pop(run_id, None)
+        del self.held[run_id]
         stage = job.stages[0]
         log.info("run_id=%s stage=%s status=SG stopped while waiting for a slot",
                  run_id, stage.name)  # fmt: skip
@@ -550,11 +551,10 @@ class Supervisor:
         others."""
         return REFILL_QUIET_SECONDS if self.runs else 0.0
 
-    def _next_wake(self, quiet_since: float) -> float | None:
+    def _next_wake(self, refill_at: float, quiet_since: float) -> float | None:
         """Seconds until a limit or a removal is due, or the pool may make a
         sandbox (after its backoff, and once the loop is quiet enough)."""
         due = self._next_check()
-        refill_at = self.pool.refill_at() if self.running else math.inf
         if refill_at == math.inf:
             return due
         start = max(refill_at, quiet_since + self._quiet_needed())
