@@ -52,6 +52,7 @@ class Config:
     max_concurrent_runs: int
     max_waiting_runs: int
     pool_size: int = DEFAULT_POOL_SIZE
+    zygote: bool = True  # Python's pooled sandboxes forked from a started one
 
     @property
     def host_id_slots(self) -> int:
@@ -169,6 +170,7 @@ def from_environ(env: Mapping[str, str]) -> Config:
             env, "PLAYGROUND_MAX_WAITING_RUNS", 16 * (os.cpu_count() or 1)
         ),
         pool_size=_count_setting(env, "PLAYGROUND_POOL_SIZE", DEFAULT_POOL_SIZE),
+        zygote=_choice(env, "PLAYGROUND_ZYGOTE", "on", {"on", "off"}) == "on",
     )
 
 

@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from executor.errors import SandboxError
 from executor.job import Job, Stage
 from executor.loop import Loop
-from executor.sandbox import cgroups, handover, launch
+from executor.sandbox import cgroups, handover, launch, zygote
 from executor.sandbox.launch import Launched, Pending
+from executor.sandbox.zygote import Zygote
 from executor.stage import Streams, give_stdio
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ View = tuple[tuple[str, ...], int]
 # only the launcher's own processes.
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
 FIRST_BACKOFF_SECONDS = 0.5
+ZYGOTE_RETRY_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 30.0
 # A source encoding declaration on a program's first or second line (PEP
 # 263); Python's lines end at "\n", "\r\n" or a lone "\r", however long they
@@ -154,6 +156,7 @@ class Pool:
         host_id: Callable[[int], int],
         ids: list[int],
         workdir_bytes: int,
+        zygote: bool = True,
     ) -> None:
         self.size = size
         self.hierarchy = hierarchy
@@ -168,6 +171,12 @@ class Pool:
         self.numbers = itertools.count()
         self.backoff = 0.0
         self.retry_at = 0.0
+        # The zygote that makes warm members of one kind (argv, environment
+        # and view), or None; after a failure the pool does without it for a
+        # while.
+        self.zygote: Zygote | None = None
+        self.zygote_kind: tuple[object, ...] = ()
+        self.zygote_retry_at = 0.0 if zygote else math.inf
 
     def take(
         self, view: View, limits: cgroups.CgroupLimits, warm: Warm | None = None
@@ -203,10 +212,14 @@ class Pool:
             return
         index = self.ids.pop()
         name = f"pool-{next(self.numbers)}"
+        spawner = self._zygote_for(self.wanted, self.wanted_warm)
         try:
-            member = self._launch(name, self.wanted, self.wanted_limits, index)
+            member = self._launch(name, self.wanted, self.wanted_limits, index,
+                                  spawner)  # fmt: skip
         except SandboxError as exc:
             self.ids.append(index)
+            if exc.step == "zygote":
+                self._zygote_lost(exc)
             self._failed(name, exc)
             return
         self.members.append(member)
@@ -221,19 +234,27 @@ class Pool:
         limits: cgroups.CgroupLimits,
         ready: Callable[[Member], None],
         failed: Callable[[SandboxError], None],
+        warm: Warm | None = None,
     ) -> Member:
         """A sandbox made now for one stage, its cgroup named after it, driven
         by the loop as the pool's own are, so that the loop never waits for
-        it; `ready` or `failed` is called once. Raises SandboxError if it
-        cannot even start."""
+        it; `ready` or `failed` is called once. With `warm` and a zygote for
+        it, the sandbox is the zygote's, its interpreter already started.
+        Raises SandboxError if it cannot even start."""
         index = self.ids.pop()
+        spawner = self._zygote_for(view, warm)
         try:
-            member = self._launch(name, view, limits, index)
-        except SandboxError:
+            member = self._launch(name, view, limits, index, spawner)
+        except SandboxError as exc:
             self.ids.append(index)
-            raise
+            if exc.step != "zygote":
+                raise
+            self._zygote_lost(exc)
+            return self.launch_for(name, view, limits, ready, failed)
         member.on_ready, member.on_failed = ready, failed
         self._watch(member)
+        if spawner is not None and warm is not None:
+            self._warm_up(member, warm)
         return member
 
     def cancel(self, member: Member) -> None:
@@ -246,14 +267,59 @@ class Pool:
         self.loop.watch(member.sock.fileno(), read=lambda: self._on_socket(member))
         self.loop.watch(pending.helper_pidfd, read=lambda: self._on_helper_exit(member))
 
+    def _zygote_for(self, view: View, warm: Warm | None) -> launch.Spawner | None:
+        """How to start a member to be warmed so: by the zygote of that kind,
+        started if need be, or (None) by the launcher alone."""
+        if warm is None or not zygote.usable(warm.argv[0]):
+            return None
+        if self.zygote is None and time.monotonic() < self.zygote_retry_at:
+            return None
+        kind = (warm.argv, warm.env, view[0])
+        if self.zygote is not None and self.zygote_kind != kind:
+            self._end_zygote()
+        if self.zygote is None:
+            try:
+                self.zygote = Zygote.start(
+                    list(warm.argv), dict(warm.env), self.root, list(view[0])
+                )
+            except SandboxError as exc:
+                self._zygote_lost(exc)
+                return None
+            self.zygote_kind = kind
+            self.loop.watch(self.zygote.pidfd, read=self._on_zygote_exit)
+        return self.zygote.spawn
+
+    def _on_zygote_exit(self) -> None:
+        if self.zygote is not None:
+            self.zygote.reap()
+            self._zygote_lost(self.zygote.ended("it exited"))
+
+    def _zygote_lost(self, exc: SandboxError) -> None:
+        log.error("zygote failed at step %r: %s; for %.0fs, its runs start their "
+                  "interpreter each time", exc.step, exc.detail,
+                  ZYGOTE_RETRY_SECONDS)  # fmt: skip
+        self.zygote_retry_at = time.monotonic() + ZYGOTE_RETRY_SECONDS
+        self._end_zygote()
+
+    def _end_zygote(self) -> None:
+        if self.zygote is not None:
+            self.loop.unwatch(self.zygote.pidfd)
+            self.zygote.close()
+            self.zygote = None
+
     def _launch(
-        self, name: str, view: View, limits: cgroups.CgroupLimits, index: int
+        self,
+        name: str,
+        view: View,
+        limits: cgroups.CgroupLimits,
+        index: int,
+        spawner: launch.Spawner | None = None,
     ) -> Member:
         cgroup = self.hierarchy.create(name, limits)
         try:
             paths, workdir_bytes = view
             pending = launch.start_launcher(
-                list(paths), workdir_bytes, cgroup.join_paths(), self.root
+                list(paths), workdir_bytes, cgroup.join_paths(), self.root, spawner
             )
         except SandboxError:
             _remove(cgroup)
@@ -367,9 +433,10 @@ class Pool:
         self.ids.append(member.host_index)
 
     def close(self) -> None:
-        """End every idle member (the supervisor is stopping)."""
+        """End every idle member and the zygote (the supervisor is stopping)."""
         for member in list(self.members):
             self._discard(member)
+        self._end_zygote()
 
 
 def discard(member: Member) -> None:

@@ -99,6 +99,7 @@ class Supervisor:
         max_waiting: int,
         pool_size: int = 0,
         workdir_bytes: int = DEFAULT_WORKDIR_BYTES,
+        zygote: bool = True,
     ) -> None:
         self.hierarchy = hierarchy
         self.uid_base = uid_base
@@ -117,7 +118,7 @@ class Supervisor:
         self.control = ControlChannel(control, self.loop, self._dispatch,
                                       self._shutdown)  # fmt: skip
         self.pool = Pool(pool_size, hierarchy, root, self.loop, self._host_id,
-                         self.free_ids, workdir_bytes)  # fmt: skip
+                         self.free_ids, workdir_bytes, zygote)  # fmt: skip
 
     def _host_id(self, index: int) -> int:
         return self.uid_base + 2 * index
@@ -244,9 +245,10 @@ class Supervisor:
             return
         wanted = _cgroup_limits(stage, LAUNCHED_PROCESSES)
         view = (tuple(job.readonly_paths), stage.limits.workdir_bytes)
-        member = self.pool.take(view, wanted, Warm.for_stage(job, stage))
+        warm = Warm.for_stage(job, stage)
+        member = self.pool.take(view, wanted, warm)
         if member is None:
-            self._launch_for(run, name, view, wanted)
+            self._launch_for(run, name, view, wanted, warm)
             return
         try:
             _claim(member, name, wanted)
@@ -258,7 +260,12 @@ class Supervisor:
         self._hand_over(run, member)
 
     def _launch_for(
-        self, run: Run, name: str, view: View, wanted: cgroups.CgroupLimits
+        self,
+        run: Run,
+        name: str,
+        view: View,
+        wanted: cgroups.CgroupLimits,
+        warm: Warm | None,
     ) -> None:
         """No pooled sandbox fits: make one now, without waiting for it."""
 
@@ -267,8 +274,9 @@ class Supervisor:
             self._fail_before_start(run, exc)
 
         try:
+            launched = functools.partial(self._launched, run)
             run.launching = self.pool.launch_for(
-                name, view, wanted, functools.partial(self._launched, run), failed
+                name, view, wanted, launched, failed, warm
             )
         except SandboxError as exc:
             self._fail_before_start(run, exc)
@@ -664,6 +672,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uid-base", type=int, default=200_000)
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--max-waiting", type=int, default=32)
+    parser.add_argument("--zygote", choices=("on", "off"), default="on")
     parser.add_argument(
         "--pool-size",
         type=int,
@@ -706,6 +715,7 @@ def main(argv: list[str] | None = None) -> None:
             args.max_waiting,
             max(args.pool_size, 0),
             args.workdir_bytes,
+            args.zygote == "on",
         ).serve()
     finally:
         cgroups.release(hierarchy)

@@ -157,11 +157,17 @@ def _of_no_run(pid: int, supervisors: set[int]) -> bool:
     return parent in supervisors and group == _group(parent)
 
 
+def is_zygote(pid: int) -> bool:
+    """Whether a supervisor's child is its zygote (executor/sandbox/zygote.py),
+    which is no sandbox: it makes them."""
+    return b"_playground_zygote" in _cmdline(pid)
+
+
 def idle_pool_processes(supervisors: set[int]) -> set[int]:
     """The processes of the supervisors' idle pooled sandboxes."""
     idle: set[int] = set()
     for supervisor in supervisors:
-        for helper in children(supervisor):
+        for helper in filter(lambda pid: not is_zygote(pid), children(supervisor)):
             tree = [helper, *children(helper)]
             tree += [p for init in tree[1:] for p in children(init)]
             idle |= {pid for pid in tree if _of_no_run(pid, supervisors)}

@@ -154,6 +154,7 @@ class SupervisorConnection:
             "--slots", str(self.config.max_concurrent_runs),
             "--max-waiting", str(self.config.max_waiting_runs),
             "--pool-size", str(self.config.pool_size),
+            "--zygote", "on" if self.config.zygote else "off",
             "--workdir-bytes", str(self.config.defaults["workdir_bytes"]),
         ]  # fmt: skip
         # Our own supervisor: a fixed argv, no shell.

@@ -89,8 +89,17 @@ def launch(
     return _start(child, cgroup_files, host_id, report_r)
 
 
+# How a helper is started: the launcher's argv and its descriptors 3 to 7
+# in, its pid out. A zygote (executor.sandbox.zygote) is another way.
+Spawner = Callable[[list[str], list[int]], int]
+
+
 def start_launcher(
-    readonly_paths: list[str], workdir_bytes: int, cgroup_files: list[str], root: str
+    readonly_paths: list[str],
+    workdir_bytes: int,
+    cgroup_files: list[str],
+    root: str,
+    spawner: Spawner | None = None,
 ) -> Pending:
     """Start the launcher for a sandbox that isolates itself and then waits on
     its socket for one run (executor.sandbox.handover) whose work directory
@@ -106,7 +115,7 @@ def start_launcher(
     theirs_fd = theirs.detach()
     given = [report_w, up_w, down_r, theirs_fd, seccomp.program_fd()]
     try:
-        helper = step("launcher", _spawn, argv, given)
+        helper = step("launcher", spawner or _spawn, argv, given)
     except SandboxError:
         for fd in (report_r, up_r, down_w):
             os.close(fd)

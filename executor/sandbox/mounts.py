@@ -115,6 +115,25 @@ def plan(root: str, readonly_paths: Iterable[str], workdir_bytes: int) -> list[S
     ]
 
 
+def zygote_plan(stage: str, readonly_paths: Iterable[str]) -> list[Step]:
+    """The zygote's mount namespace (executor/sandbox/zygote.py): the host's,
+    but /etc as a sandbox has it and an empty /work, which is where an
+    interpreter looks as it starts (sitecustomize, .pth files, the user's
+    site directory). `stage` (an empty directory) holds the /etc files kept
+    while /etc is covered; the sandboxes' views are made from this one."""
+    kept = [p for p in (*BASE_READONLY, *readonly_paths)
+            if p.startswith("/etc/") and os.path.lexists(p)]  # fmt: skip
+    steps: list[Step] = [("private",), _tmpfs(stage, 64 * 1024)]
+    steps += [("bind-ro", path, stage + path) for path in kept]
+    steps.append(_tmpfs("/etc", 64 * 1024))
+    steps += [("bind-ro", stage + path, path) for path in kept]
+    steps += [("file", f"/etc/{name}", text) for name, text in ETC_FILES.items()]
+    steps.append(("read-only", "/etc"))
+    if os.path.isdir(WORK_DIR):
+        steps += [_tmpfs(WORK_DIR, 64 * 1024), ("read-only", WORK_DIR)]
+    return [*steps, ("chdir", "/")]
+
+
 def flat(steps: list[Step]) -> list[str]:
     """The plan as the launcher's arguments."""
     return [part for one in steps for part in one]

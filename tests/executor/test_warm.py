@@ -1,8 +1,10 @@
-"""Interpreters started before their run (executor/pool.py Warm,
-launcher/warm.c): a pooled sandbox of a runtime that allows it runs its
-interpreter ahead of demand. A run that takes it must behave as if its
+"""Interpreters started before their run (executor/pool.py Warm): a pooled
+sandbox of a runtime that allows it holds its interpreter started ahead of
+demand, forked from the zygote (launcher/zygote.c) or, without one, started
+on a FIFO (launcher/warm.c). A run that takes it must behave as if its
 interpreter had started for it: the same output, errors, files, limits and
-isolation. Every test drives a real supervisor and real sandboxes."""
+isolation. Most tests run with each; every test drives a real supervisor and
+real sandboxes."""
 
 from __future__ import annotations
 
@@ -23,18 +25,35 @@ from executor.events import Output, StageExited
 from executor.job import File, Job, Stage, new_run_id
 from executor.limits import MIB, Limits
 from executor.results import StageResult
-from tests.conftest import children, idle_pool_processes, pool_settled
+from tests.conftest import _cmdline, children, idle_pool_processes, pool_settled
 from tests.executor.test_pool import wait_for_log
 
 PYTHON = "/usr/bin/python3"
 ENV = {"PATH": "/usr/bin:/bin", "HOME": "/work", "PYTHONUNBUFFERED": "1"}
-# An idle warm sandbox: its init, its interpreter and the feeder.
-WARM_PROCESSES = 3
+
+
+class WarmPool(LocalBackend):
+    """A pool of one warm sandbox, made one way."""
+
+    def __init__(self, zygote: bool) -> None:
+        super().__init__(dataclasses.replace(config.get(), pool_size=1, zygote=zygote))
+        self.zygote = zygote
+        # An idle warm sandbox: its init and its interpreter, and on a FIFO
+        # the feeder too.
+        self.processes = 2 if zygote else 3
+        self.marker = ""  # what STARTED prints of the zygote's interpreter
+
+
+@pytest.fixture(params=["zygote", "fifo"])
+async def warm_pool(request: pytest.FixtureRequest) -> AsyncIterator[WarmPool]:
+    backend = WarmPool(zygote=request.param == "zygote")
+    yield backend
+    await backend.aclose()
 
 
 @pytest.fixture
-async def warm_pool() -> AsyncIterator[LocalBackend]:
-    backend = LocalBackend(dataclasses.replace(config.get(), pool_size=1))
+async def fifo_pool() -> AsyncIterator[WarmPool]:
+    backend = WarmPool(zygote=False)
     yield backend
     await backend.aclose()
 
@@ -75,35 +94,48 @@ async def run(backend: LocalBackend, job: Job) -> Ran:
     return Ran(out["stdout"], out["stderr"], result)
 
 
-async def warmed(backend: LocalBackend) -> set[int]:
+async def warmed(backend: WarmPool) -> set[int]:
     """Runs that teach the pool the kind of run (the second takes what was
     made before the first); the idle sandboxes' pids once it holds warm
-    interpreters."""
+    interpreters. The first time, a zygote's marker is learnt."""
     for _ in range(2):
         await run(backend, python_job("pass"))
+    idle = await _warm_idle(backend)
+    if backend.zygote and not backend.marker:
+        ran = await run(backend, python_job(STARTED))
+        backend.marker = ran.stdout.split()[1]
+        idle = await _warm_idle(backend)
+    return idle
+
+
+async def _warm_idle(backend: WarmPool) -> set[int]:
     supervisor = backend.supervisor_pids()[0]
     # A sandbox whose interpreter is on its way looks settled while its
     # program child has not yet started the interpreter and its feeder.
     for _ in range(10):
         await pool_settled(supervisor, size=1)
         idle = idle_pool_processes({supervisor})
-        if len(idle) == WARM_PROCESSES:
+        if len(idle) == backend.processes:
             return idle
     raise AssertionError("the pool holds no warm interpreter")
 
 
-# Whether the program's interpreter started before its run: the feeder of a
-# pre-started interpreter took pid 3 of its sandbox, so that the program's
-# first child is pid 4 (a pooled sandbox's program child, which execs the
-# interpreter when its run comes, forked before the run too).
+# Whether the program's interpreter started before its run. On a FIFO: the
+# feeder took pid 3 of its sandbox, so that the program's first child is
+# pid 4 (a pooled sandbox's program child, which execs the interpreter when
+# its run comes, forked before the run too). From the zygote: the string
+# hashes as in every interpreter the zygote forked (one hash secret).
 STARTED = (
     "import os; child = os.fork(); child or os._exit(0); os.waitpid(child, 0); "
-    "print('warm' if child == 4 else 'cold')\n"
+    "print(child == 4, hash('playground'))\n"
 )
 
 
-def took_warm_interpreter(ran: Ran) -> bool:
-    return ran.stdout.splitlines()[0] == "warm"
+def took_warm_interpreter(backend: WarmPool, ran: Ran) -> bool:
+    fifo_marker, hashed = ran.stdout.splitlines()[0].split()
+    if backend.zygote:
+        return hashed == backend.marker
+    return fifo_marker == "True"
 
 
 async def test_a_run_takes_an_interpreter_started_before_it(warm_pool):
@@ -112,7 +144,7 @@ async def test_a_run_takes_an_interpreter_started_before_it(warm_pool):
     ran = await run(warm_pool, python_job(STARTED))
 
     assert ran.result.status is None, ran.stderr
-    assert took_warm_interpreter(ran), "the interpreter started with the run"
+    assert took_warm_interpreter(warm_pool, ran), "its interpreter started with it"
     assert not any(os.path.exists(f"/proc/{pid}") for pid in idle)
 
 
@@ -126,7 +158,7 @@ async def test_runs_with_arguments_or_more_files_start_their_own(warm_pool):
 
     for ran in (with_args, with_files, not_allowed):
         assert ran.result.status is None, ran.stderr
-        assert not took_warm_interpreter(ran)
+        assert not took_warm_interpreter(warm_pool, ran)
 
 
 # Each program's output must not tell a warm interpreter from a cold one.
@@ -169,6 +201,29 @@ print(os.getpid(), os.getppid(), os.getuid(), os.getgid())
     # Python stops reading a program at a byte it cannot decode: the rest of
     # a long one never leaves the feeder.
     "undecodable": "print('\udcff')\n" + "x = 1\n" * 20_000,
+    "interpreter": """
+import signal, sys, traceback
+print(sorted(sys.modules))
+print(sorted(sys.path_importer_cache), sys.path)
+print(sys._getframe().f_back, traceback.format_stack())
+print([signal.getsignal(s) for s in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ,
+       signal.SIGTERM, signal.SIGCHLD)], signal.pthread_sigmask(signal.SIG_BLOCK, []))
+""",
+    "process": """
+import os
+keep = ("Uid", "Gid", "Groups", "Cap", "NoNewPrivs", "Seccomp", "Sig", "Cpus_all")
+print([line for line in open("/proc/self/status") if line.startswith(keep)])
+print(open("/proc/self/cmdline", "rb").read(), open("/proc/self/comm").read())
+print(open("/proc/self/environ", "rb").read())
+print(os.readlink("/proc/self/exe"), os.readlink("/proc/self/cwd"))
+""",
+    "interrupted": "print('before')\nraise KeyboardInterrupt\n",
+    "exit": """
+import atexit, threading, time
+atexit.register(print, "at exit")
+threading.Thread(target=lambda: (time.sleep(0.2), print("thread"))).start()
+print("main")
+""",
     "recursion": """
 import sys
 def depth(n=1):
@@ -180,6 +235,32 @@ print(sys.getrecursionlimit(), depth())
 """,
 }
 
+
+# Every readable byte of the program's memory, searched for the host's side
+# of its sandbox (the cgroup's path, the view's plan), which exec leaves none
+# of. The patterns never match themselves.
+MEMORY_SEARCH = """
+import re
+host = re.compile(rb"playground[-]root[-]|cgroup[.]procs|/sys/fs/c[g]roup|[-]-/tmp")
+found, scanned = set(), 0
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        span, perms, *_ = line.split()
+        start, end = (int(x, 16) for x in span.split("-"))
+        try:
+            mem.seek(start)
+            data = mem.read(end - start)
+        except (OSError, OverflowError):  # [vvar], [vsyscall]
+            continue
+        scanned += len(data)
+        found |= {match.group() for match in host.finditer(data)}
+print(sorted(found), scanned > 4 << 20)
+"""
+
+
+# Programs that end in an error, as they must: every other one succeeds, so
+# that two runs failing alike never pass for two runs alike.
+FAILING = {"traceback", "syntax error", "exit message", "interrupted", "undecodable"}
 
 # Programs whose first line must stay first, or which never run a line.
 UNPREFIXED = {"byte order mark", "syntax error", "compiled", "undecodable"}
@@ -214,7 +295,8 @@ async def test_a_warm_run_is_indistinguishable_from_a_cold_one(warm_pool, name):
     cold = await run(warm_pool, job(prestart=False))
 
     if name not in UNPREFIXED:
-        assert took_warm_interpreter(warm) and not took_warm_interpreter(cold)
+        assert took_warm_interpreter(warm_pool, warm)
+        assert not took_warm_interpreter(warm_pool, cold)
         warm.stdout, cold.stdout = (
             ran.stdout.split("\n", 1)[1] for ran in (warm, cold)
         )
@@ -225,14 +307,23 @@ async def test_a_warm_run_is_indistinguishable_from_a_cold_one(warm_pool, name):
         cold.result.signal,
     )
     assert warm.stdout or warm.stderr
+    assert (warm.result.status is None) == (name not in FAILING), warm.stderr
 
 
-async def warm_run(backend: LocalBackend, code: str, limits: Limits) -> Ran:
+async def test_a_warm_program_finds_nothing_of_the_host_in_its_memory(warm_pool):
+    limits = config.get().stage_limits("run", 64 * 1024)
+
+    ran = await warm_run(warm_pool, MEMORY_SEARCH, limits)
+
+    assert ran.stdout.splitlines()[1:] == ["[] True"], ran.stderr
+
+
+async def warm_run(backend: WarmPool, code: str, limits: Limits) -> Ran:
     """A run that took a warm interpreter (its first line says when it
     started)."""
     await warmed(backend)
     ran = await run(backend, python_job(STARTED + code, limits=limits))
-    assert took_warm_interpreter(ran), "the run did not take a warm interpreter"
+    assert took_warm_interpreter(backend, ran), "it took no warm interpreter"
     return ran
 
 
@@ -283,27 +374,27 @@ async def test_a_warm_program_never_finds_its_feeder(warm_pool):
         assert ran.stdout.splitlines()[1:] == ["[1, 2]", "3"], ran.stderr
 
 
-async def warm_sandbox(backend: LocalBackend) -> tuple[int, int, int]:
-    """A warm sandbox's init, interpreter and feeder."""
+async def warm_sandbox(backend: WarmPool) -> tuple[int, int, int | None]:
+    """A warm sandbox's init, interpreter and feeder (on a FIFO)."""
     idle = await warmed(backend)
     supervisor = backend.supervisor_pids()[0]
-    interpreter = os.path.realpath(PYTHON)
     (init,) = (pid for pid in idle if pid in children(supervisor))
-    (python,) = (p for p in idle if os.path.realpath(f"/proc/{p}/exe") == interpreter)
-    (feeder,) = idle - {init, python}
+    (python,) = (p for p in idle if _cmdline(p).startswith(PYTHON.encode()))
+    feeder = next(iter(idle - {init, python}), None)
     return init, python, feeder
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_a_signal_sent_as_a_warm_run_starts_waits_for_its_program(
-    warm_pool, capfd, signum
+    fifo_pool, capfd, signum
 ):
     # The feeder held still, the interpreter is still waiting for its program
     # when the signal comes: a SIGTERM would end it before its program was
     # its, a SIGINT could end its read between two lines (a truncated one).
-    _, _, feeder = await warm_sandbox(warm_pool)
+    _, _, feeder = await warm_sandbox(fifo_pool)
+    assert feeder is not None
     os.kill(feeder, signal.SIGSTOP)
-    handle = await warm_pool.submit(python_job("import time\ntime.sleep(5)\n"))
+    handle = await fifo_pool.submit(python_job("import time\ntime.sleep(5)\n"))
     await handle.send_signal(signum)
     await wait_for_log(capfd, f"forwarding {signum.name}")
     os.kill(feeder, signal.SIGCONT)
@@ -331,20 +422,21 @@ async def until_state(pid: int, wanted: str) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_an_interpreter_dead_before_its_run_is_not_the_runs_end(warm_pool):
+async def test_an_interpreter_dead_before_its_run_is_not_the_runs_end(fifo_pool):
     # It died while idle (root may end it), and its init, held still, has not
     # told the pool yet: the run that takes the sandbox learns that its
     # program never started, not that it was killed.
-    init, python, feeder = await warm_sandbox(warm_pool)
+    init, python, feeder = await warm_sandbox(fifo_pool)
+    assert feeder is not None
     os.kill(init, signal.SIGSTOP)
     os.kill(python, signal.SIGKILL)
     await until_state(python, "Z")
 
-    running = asyncio.ensure_future(run(warm_pool, python_job("print('hello')")))
+    running = asyncio.ensure_future(run(fifo_pool, python_job("print('hello')")))
     await until_state(feeder, "Z")  # it had the run, and found no reader
     os.kill(init, signal.SIGCONT)
     ran = await running
-    again = await run(warm_pool, python_job("print('hello')"))
+    again = await run(fifo_pool, python_job("print('hello')"))
 
     assert (ran.stdout, ran.result.status) == ("", "XX"), ran.result
     assert (again.stdout, again.result.status) == ("hello\n", None)

@@ -9,6 +9,10 @@
  *   program    --clone--------> feeder   warm.c: a pre-started
  *                                        interpreter's run, fed to it
  *
+ * The same files, but main(), also make the zygote (zygote.c): a Python
+ * extension whose started interpreter forks helpers, so that a program
+ * child there is that interpreter, already started.
+ *
  * The policy (which namespaces, the mount plan, the rlimit values, the
  * system-call filter) is decided by the Python modules of executor/sandbox
  * and arrives here as arguments and bytes; this binary only applies it, in
@@ -74,6 +78,13 @@ struct options {
     size_t args_len;
 };
 
+/* main.c */
+int helper_main(int argc, char **argv);
+/* Where /proc/PID/cmdline reads from, when not from argv (a zygote's fork;
+ * the init blanks it). NULL otherwise. */
+extern char *process_args;
+extern size_t process_args_len;
+
 /* report.c: frames as executor.messages reads them. */
 extern int report_fd;
 void report_failure(const char *step, const char *detail);
@@ -91,6 +102,11 @@ void view_apply(char **plan);
 _Noreturn void init_main(const struct options *options);
 
 /* program.c */
+void default_signals(void);
+/* Set in a zygote's fork (zygote.c): takes a warm-up meant for the started
+ * interpreter and never returns; returns at once for any other. */
+extern void (*zygote_warm)(struct run *warm, const struct filter *filter,
+                           int to_init);
 _Noreturn void program_main(const struct filter *filter, int to_init);
 void receive(struct run *run);
 void check_name(const char *name);

@@ -1,6 +1,7 @@
 /* The helper: the supervisor's child that makes the sandbox's namespaces.
  *
  *   argv: launcher NAMESPACES PARENT_PID CGROUP_FILE... -- PLAN...
+ *   or:   launcher zygote PLAN... -- INTERPRETER ARGS...   (see zygote_exec)
  *
  * Steps, in order: die with the supervisor; read the filter; join the
  * cgroup; unshare every namespace; let the supervisor write the id maps;
@@ -26,6 +27,9 @@
 
 static const char UNSHARED = 'U', MAPPED = 'M';
 
+char *process_args;
+size_t process_args_len;
+
 static void parse(int argc, char **argv, struct options *options)
 {
     int plan_at = 3;
@@ -41,6 +45,10 @@ static void parse(int argc, char **argv, struct options *options)
     if (plan_at == argc)
         fail("arguments", "no -- before the view's plan");
     argv[plan_at] = NULL;
+    if (process_args != NULL) { /* a zygote's fork: its argv is elsewhere */
+        options->args = process_args;
+        options->args_len = process_args_len;
+    }
     options->cgroup_files = argv + 3;
     options->plan = argv + plan_at + 1;
 }
@@ -116,7 +124,42 @@ static _Noreturn void start_init(struct options *options)
     _exit(0);
 }
 
+#ifndef PLAYGROUND_ZYGOTE
+/* A zygote (zygote.c) starts from here: its interpreter must find, as it
+ * starts, what a sandbox's would (no /etc of the host's, an empty /work),
+ * so it runs in a mount namespace of its own, made by PLAN. */
+static _Noreturn void zygote_exec(int argc, char **argv)
+{
+    extern char **environ;
+    int split = 2;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        fail_errno("pdeathsig", "prctl");
+    while (split < argc && strcmp(argv[split], "--") != 0)
+        split++;
+    if (split + 1 >= argc)
+        fail("arguments", "usage: launcher zygote PLAN... -- INTERPRETER ARGS...");
+    argv[split] = NULL;
+    default_signals(); /* as a sandbox's program child starts it */
+    if (unshare(CLONE_NEWNS) != 0)
+        fail_errno("zygote", "unshare");
+    view_apply(argv + 2);
+    /* Its end tells the supervisor that the interpreter is on its way. */
+    if (fcntl(FD_REPORT, F_SETFD, FD_CLOEXEC) != 0)
+        fail_errno("zygote", "the report pipe");
+    execve(argv[split + 1], argv + split + 1, environ);
+    fail_errno("zygote", argv[split + 1]);
+}
+
 int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "zygote") == 0)
+        zygote_exec(argc, argv);
+    return helper_main(argc, argv);
+}
+#endif
+
+int helper_main(int argc, char **argv)
 {
     struct options options;
 

@@ -53,7 +53,7 @@ struct kernel_sigaction {
  * leaves them. The system call, not sigaction(): glibc refuses the two
  * real-time signals it reserves (32 and 33), yet its posix_spawn left them
  * ignored in the launcher, and exec would pass that on to the program. */
-static void default_signals(void)
+void default_signals(void)
 {
     struct kernel_sigaction action = {.handler = SIG_DFL};
     sigset_t none;
@@ -351,6 +351,8 @@ _Noreturn void exec_program(char **argv, char **env)
     fail_errno("exec", argv[0]);
 }
 
+void (*zygote_warm)(struct run *warm, const struct filter *filter, int to_init);
+
 /* `to_init`: where a pre-started interpreter's FIFO goes (init.c). */
 _Noreturn void program_main(const struct filter *filter, int to_init)
 {
@@ -363,6 +365,8 @@ _Noreturn void program_main(const struct filter *filter, int to_init)
     drop_credentials();
     write_all(FD_SOCKET, &ready, 1, "ready");
     receive(&run);
+    if (run.kind == MESSAGE_WARM && zygote_warm != NULL)
+        zygote_warm(&run, filter, to_init); /* returns if not its interpreter's */
     if (run.kind == MESSAGE_WARM)
         warm_main(&run, filter, to_init);
     if (run.kind != MESSAGE_RUN)
