@@ -9,6 +9,7 @@ playground.E006  PLAYGROUND_REDIS_URL is set but Redis does not answer
 playground.E007  the sandbox launcher is not built or is older than its sources
 playground.W001  PLAYGROUND_CGROUP=none: no limits for a run as a whole
 playground.W002  PLAYGROUND_EMBED_ORIGINS holds something that is no origin
+playground.W003  the zygote is not built or is older than its sources
 """
 
 import os
@@ -16,6 +17,7 @@ import os
 # subprocess runs the host probes in a fresh interpreter, never a shell.
 import subprocess  # nosec B404
 import sys
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -25,7 +27,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from executor import config, relay
 from executor.errors import ConfigError, SandboxError
 from executor.runtimes import Registry
-from executor.sandbox import cgroups, launch
+from executor.sandbox import cgroups, launch, zygote
 from playground.middleware import bad_origins
 
 # Each probe runs in a throwaway child so that it changes nothing here.
@@ -95,17 +97,31 @@ def _seccomp() -> list[Error]:
                   "libseccomp2", id="playground.E004")]  # fmt: skip
 
 
-def _launcher() -> list[Error]:
-    binary = launch.LAUNCHER
+def _built(binary: Path, what: str) -> str:
+    """What is wrong with a build of the launcher's sources, or ""."""
     sources = list(binary.parent.glob("*.[ch]"))
     if not binary.exists():
-        problem = f"the sandbox launcher {binary} is not built"
-    elif any(s.stat().st_mtime > binary.stat().st_mtime for s in sources):
-        problem = f"the sandbox launcher {binary} is older than its sources"
-    else:
+        return f"{what} {binary} is not built"
+    if any(s.stat().st_mtime > binary.stat().st_mtime for s in sources):
+        return f"{what} {binary} is older than its sources"
+    return ""
+
+
+def _launcher() -> list[Error]:
+    problem = _built(launch.LAUNCHER, "the sandbox launcher")
+    if not problem:
         return []
     return [Error(problem, hint="run `make install` (scripts/launcher.sh builds it)",
                   id="playground.E007")]  # fmt: skip
+
+
+def _zygote(settings: config.Config) -> list[CheckMessage]:
+    problem = _built(zygote.EXTENSION, "the zygote")
+    if not settings.zygote or not problem:
+        return []
+    hint = ("Python runs start their interpreter each time until `make install` "
+            "builds it (scripts/launcher.sh; python3-dev)")  # fmt: skip
+    return [Warning(problem, hint=hint, id="playground.W003")]
 
 
 def _runtime_files(settings: config.Config) -> list[Error]:
@@ -126,7 +142,7 @@ def host_requirements(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             Error(str(exc), hint="fix the environment variable", id="playground.E001")
         ]
     checks = _namespaces() + _cgroups(settings) + _seccomp() + _launcher()
-    return checks + _runtime_files(settings)
+    return checks + _zygote(settings) + _runtime_files(settings)
 
 
 @register("playground")

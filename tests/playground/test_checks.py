@@ -8,7 +8,7 @@ import pytest
 from django.core.checks import Error
 
 from executor import config
-from executor.sandbox import launch
+from executor.sandbox import launch, zygote
 from playground.checks import host_requirements
 from tests.executor.test_fail_closed import unusable_cgroup_version
 
@@ -71,3 +71,13 @@ def test_a_launcher_older_than_its_sources_is_reported(settings_from, monkeypatc
     errors = settings_from()
     assert [e.id for e in errors] == ["playground.E007"]
     assert "older than its sources" in errors[0].msg
+
+
+def test_a_zygote_that_is_not_built_is_a_warning(settings_from, monkeypatch, tmp_path):
+    monkeypatch.setattr(zygote, "EXTENSION", tmp_path / "playground-zygote.so")
+    messages = settings_from()
+    assert [m.id for m in messages] == ["playground.W003"]
+    assert "not built" in messages[0].msg and "make install" in messages[0].hint
+    assert settings_from(PLAYGROUND_ZYGOTE="off") == []
+    (error,) = settings_from(PLAYGROUND_ZYGOTE="maybe")
+    assert error.id == "playground.E001" and "PLAYGROUND_ZYGOTE" in error.msg

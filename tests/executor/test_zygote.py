@@ -1,0 +1,87 @@
+"""The zygote's life beside its supervisor (executor/sandbox/zygote.py): it
+ends with the supervisor, however the supervisor ends, and when it fails
+Python runs go on, their interpreter started with them. The runs a zygote
+serves are tested with every other warm run, in test_warm.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+from tests.conftest import children, is_zygote
+from tests.executor.test_pool import wait_for_log
+from tests.executor.test_warm import (
+    STARTED,
+    WarmPool,
+    python_job,
+    run,
+    took_warm_interpreter,
+    warmed,
+)
+
+
+def zygote_of(supervisor: int) -> int:
+    (zygote,) = (pid for pid in children(supervisor) if is_zygote(pid))
+    return zygote
+
+
+async def gone(pid: int) -> bool:
+    """Whether the process has ended (and been reaped), waiting a while."""
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return not os.path.exists(f"/proc/{pid}")
+
+
+async def test_the_zygote_ends_with_its_supervisor():
+    backend = WarmPool(zygote=True)
+    try:
+        await warmed(backend)
+        zygote = zygote_of(backend.supervisor_pids()[0])
+    finally:
+        await backend.aclose()
+
+    assert await gone(zygote)
+
+
+async def test_the_zygote_dies_with_a_killed_supervisor():
+    backend = WarmPool(zygote=True)
+    try:
+        await warmed(backend)
+        supervisor = backend.supervisor_pids()[0]
+        zygote = zygote_of(supervisor)
+        os.kill(supervisor, signal.SIGKILL)
+
+        assert await gone(zygote)
+    finally:
+        await backend.aclose()
+
+
+async def test_python_runs_go_on_without_a_zygote_that_died(capfd):
+    backend = WarmPool(zygote=True)
+    try:
+        await warmed(backend)
+        supervisor = backend.supervisor_pids()[0]
+        os.kill(zygote_of(supervisor), signal.SIGKILL)
+        log = await wait_for_log(capfd, "zygote failed")
+        # The sandbox it made before it died is whole, and a run may take it.
+        ran = [await run(backend, python_job(STARTED + "print('ran')")) for _ in "abc"]
+
+        assert "zygote failed at step 'zygote': it exited" in log
+        assert [r.stdout.splitlines()[1:] for r in ran] == [["ran"]] * 3
+        assert not took_warm_interpreter(backend, ran[-1])
+        assert not any(is_zygote(pid) for pid in children(supervisor))
+    finally:
+        await backend.aclose()
+
+
+async def test_a_zygote_turned_off_is_never_started():
+    backend = WarmPool(zygote=False)
+    try:
+        await warmed(backend)
+
+        assert not any(map(is_zygote, children(backend.supervisor_pids()[0])))
+    finally:
+        await backend.aclose()
