@@ -224,6 +224,16 @@ atexit.register(print, "at exit")
 threading.Thread(target=lambda: (time.sleep(0.2), print("thread"))).start()
 print("main")
 """,
+    # At exit Python clears __main__'s names: finalizers run, files flush.
+    "finalized": """
+import os
+class Goodbye:
+    def __del__(self):
+        print("finalized")
+goodbye = Goodbye()
+late = os.fdopen(os.dup(1), "w")
+late.write("flushed as its file is finalized\\n")
+""",
     "recursion": """
 import sys
 def depth(n=1):

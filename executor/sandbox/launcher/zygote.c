@@ -255,24 +255,38 @@ static int set_list(const char *name, char **items)
     return failed ? -1 : 0;
 }
 
+/* A new __main__ with the names the interpreter gave the first: BOOT's
+ * frame (still running, this call) holds the first's dict, which Python's
+ * exit would then never clear (no finalizer of the program's globals run,
+ * none of its files flushed). */
+static int new_main(void)
+{
+    PyObject *modules = PyImport_GetModuleDict(); /* borrowed */
+    PyObject *first = PyImport_AddModule("__main__"); /* borrowed */
+    PyObject *main = PyModule_New("__main__");
+    PyObject *from = first ? PyModule_GetDict(first) : NULL; /* borrowed */
+    int failed = main == NULL || from == NULL;
+
+    for (Py_ssize_t i = 0; !failed && i < PyList_GET_SIZE(started.main_names); i++) {
+        PyObject *name = PyList_GET_ITEM(started.main_names, i);
+        PyObject *value = PyDict_GetItemWithError(from, name); /* borrowed */
+        failed = value == NULL
+                 || PyDict_SetItem(PyModule_GetDict(main), name, value) != 0;
+    }
+    failed = failed || PyDict_SetItemString(modules, "__main__", main) != 0;
+    Py_XDECREF(main);
+    return failed ? -1 : 0;
+}
+
 /* __main__ as the interpreter made it, this module out of sys.modules,
  * and no caller below the program's frame: BOOT's frame (still running,
  * this call) is neither the program's f_back nor counted in its depth. */
 static int forget_zygote(void)
 {
-    PyObject *main = PyImport_AddModule("__main__"); /* borrowed */
-    PyObject *names = main ? PyDict_Keys(PyModule_GetDict(main)) : NULL;
     PyObject *modules = PyImport_GetModuleDict(); /* borrowed */
     PyThreadState *tstate = PyThreadState_Get();
-    int failed = names == NULL;
+    int failed = new_main() != 0;
 
-    for (Py_ssize_t i = 0; !failed && i < PyList_GET_SIZE(names); i++) {
-        PyObject *name = PyList_GET_ITEM(names, i);
-        int kept = PySequence_Contains(started.main_names, name);
-        failed = kept < 0
-                 || (!kept && PyDict_DelItem(PyModule_GetDict(main), name) != 0);
-    }
-    Py_XDECREF(names);
     failed = failed || PyDict_DelItemString(modules, "_playground_zygote") != 0;
     tstate->cframe->current_frame = NULL;
     tstate->recursion_remaining = tstate->recursion_limit;
