@@ -328,6 +328,32 @@ async def test_a_warm_program_finds_nothing_of_the_host_in_its_memory(warm_pool)
     assert ran.stdout.splitlines()[1:] == ["[] True"], ran.stderr
 
 
+# The program's stack, searched for host pids that its helper or init held
+# on theirs: the supervisor's (as a number), their own (as text, for the
+# cgroup). A program started anew has none of them.
+STACK_SEARCH = """
+import re, struct
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    (span,) = (line.split()[0] for line in maps if line.rstrip().endswith("[stack]"))
+    start, end = (int(x, 16) for x in span.split("-"))
+    mem.seek(start)
+    stack = mem.read(end - start)
+print(re.findall(rb"(?<![0-9])[0-9]{3,}(?![0-9])", stack))
+print(struct.pack("<i", SUPERVISOR) in stack)
+"""
+
+
+async def test_a_warm_program_finds_no_host_pid_on_its_stack(warm_pool):
+    limits = config.get().stage_limits("run", 64 * 1024)
+    await warmed(warm_pool)
+    supervisor = str(warm_pool.supervisor_pids()[0])
+
+    ran = await warm_run(warm_pool, STACK_SEARCH.replace("SUPERVISOR", supervisor),
+                         limits)  # fmt: skip
+
+    assert ran.stdout.splitlines()[1:] == ["[]", "False"], ran.stderr
+
+
 async def warm_run(backend: WarmPool, code: str, limits: Limits) -> Ran:
     """A run that took a warm interpreter (its first line says when it
     started)."""

@@ -84,6 +84,8 @@ static void join_cgroup(char **files)
         write_all(fd, pid, (size_t)len, "cgroup");
         close(fd);
     }
+    /* A zygote's program child inherits this stack: no host pid on it. */
+    explicit_bzero(pid, sizeof pid);
 }
 
 static void wait_for_map(void)
@@ -111,6 +113,7 @@ static _Noreturn void start_init(struct options *options)
     options->supervisor = (int)syscall(SYS_pidfd_open, options->parent, 0);
     if (options->supervisor < 0)
         fail_errno("fork init", "pidfd_open");
+    options->parent = 0; /* a host pid: see join_cgroup */
     init = clone_sibling();
     if (init < 0)
         fail_errno("fork init", "clone");
