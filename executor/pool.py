@@ -274,7 +274,7 @@ class Pool:
             return None
         if self.zygote is None and time.monotonic() < self.zygote_retry_at:
             return None
-        kind = (warm.argv, warm.env, view[0])
+        kind = (warm.argv, warm.env, view[0], zygote.fingerprint(list(view[0])))
         if self.zygote is not None and self.zygote_kind != kind:
             self._end_zygote()
         if self.zygote is None:

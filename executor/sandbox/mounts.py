@@ -121,8 +121,7 @@ def zygote_plan(stage: str, readonly_paths: Iterable[str]) -> list[Step]:
     interpreter looks as it starts (sitecustomize, .pth files, the user's
     site directory). `stage` (an empty directory) holds the /etc files kept
     while /etc is covered; the sandboxes' views are made from this one."""
-    kept = [p for p in (*BASE_READONLY, *readonly_paths)
-            if p.startswith("/etc/") and os.path.lexists(p)]  # fmt: skip
+    kept = [p for p in zygote_etc(readonly_paths) if os.path.lexists(p)]
     steps: list[Step] = [("private",), _tmpfs(stage, 64 * 1024)]
     steps += [("bind-ro", path, stage + path) for path in kept]
     steps.append(_tmpfs("/etc", 64 * 1024))
@@ -132,6 +131,12 @@ def zygote_plan(stage: str, readonly_paths: Iterable[str]) -> list[Step]:
     if os.path.isdir(WORK_DIR):
         steps += [_tmpfs(WORK_DIR, 64 * 1024), ("read-only", WORK_DIR)]
     return [*steps, ("chdir", "/")]
+
+
+def zygote_etc(readonly_paths: Iterable[str]) -> list[str]:
+    """The paths in /etc that a sandbox's view binds, as the zygote's keeps
+    them where they exist."""
+    return [p for p in (*BASE_READONLY, *readonly_paths) if p.startswith("/etc/")]
 
 
 def flat(steps: list[Step]) -> list[str]:

@@ -52,6 +52,23 @@ def usable(argv0: str) -> bool:
     return argv0 == INTERPRETER and EXTENSION.exists()
 
 
+def fingerprint(readonly_paths: list[str]) -> tuple[tuple[int, int] | None, ...]:
+    """The files of the host that a zygote keeps as they were when it started:
+    its interpreter, and each /etc path of its view (a bind mount holds the
+    file it bound). One replaced since (a package upgraded, ldconfig renaming
+    a new /etc/ld.so.cache over the old) asks for a new zygote: views made
+    from the old one would fail to bind it, or hold the old file."""
+    found: list[tuple[int, int] | None] = []
+    for path in (INTERPRETER, *mounts.zygote_etc(readonly_paths)):
+        try:
+            info = os.stat(path)
+        except OSError:
+            found.append(None)
+        else:
+            found.append((info.st_dev, info.st_ino))
+    return tuple(found)
+
+
 class Zygote:
     """A started zygote, the supervisor's child."""
 

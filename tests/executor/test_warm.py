@@ -14,7 +14,7 @@ import importlib.util
 import marshal
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,13 @@ from executor.events import Output, StageExited
 from executor.job import File, Job, Stage, new_run_id
 from executor.limits import MIB, Limits
 from executor.results import StageResult
-from tests.conftest import _cmdline, children, idle_pool_processes, pool_settled
+from tests.conftest import (
+    _cmdline,
+    children,
+    idle_pool_processes,
+    is_zygote,
+    pool_settled,
+)
 from tests.executor.test_pool import wait_for_log
 
 PYTHON = "/usr/bin/python3"
@@ -511,3 +517,60 @@ async def test_a_failed_step_of_the_feeder_fails_closed(warm_pool, capfd):
     assert "sandbox step 'rlimits' failed" in await wait_for_log(
         capfd, "sandbox step 'rlimits' failed"
     )
+
+
+def zygote_of(backend: WarmPool) -> int:
+    supervisor = backend.supervisor_pids()[0]
+    (pid,) = (p for p in children(supervisor) if is_zygote(p))
+    return pid
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGSTOP])
+async def test_runs_go_on_without_a_zygote_that_died_or_stopped(signum):
+    # A stopped zygote never answers: the pool gives up on it as on a dead one,
+    # and its runs start their own interpreter.
+    backend = WarmPool(zygote=True)
+    try:
+        await warmed(backend)
+        zygote = zygote_of(backend)
+        os.kill(zygote, signum)
+        ran = [await run(backend, python_job(STARTED)) for _ in range(3)]
+        alive = os.path.exists(f"/proc/{zygote}")
+    finally:
+        await backend.aclose()
+
+    assert [r.result.status for r in ran] == [None] * 3, ran
+    assert not any(took_warm_interpreter(backend, r) for r in ran[1:])
+    assert not alive
+
+
+@pytest.fixture
+def etc_file() -> Iterator[Path]:
+    """A file of the host's /etc that a run's view may hold."""
+    path = Path(f"/etc/playground-test-{os.getpid()}")
+    path.write_text("first\n")
+    yield path
+    path.unlink()
+
+
+async def test_a_file_of_etc_replaced_on_the_host_is_the_new_one(etc_file):
+    # As ldconfig replaces /etc/ld.so.cache: a new file renamed over the old.
+    # The zygote's own view held the old one; sandboxes made from it after
+    # the change must hold the new one, as sandboxes made anew do.
+    backend = WarmPool(zygote=True)
+    job = dataclasses.replace(
+        python_job(f"print(open({str(etc_file)!r}).read(), end='')"),
+        readonly_paths=[str(etc_file)],
+    )
+    try:
+        before = [await run(backend, job) for _ in range(3)]
+        replacement = etc_file.with_suffix(".new")
+        replacement.write_text("second\n")
+        replacement.rename(etc_file)
+        after = [await run(backend, job) for _ in range(3)]
+    finally:
+        await backend.aclose()
+
+    assert [r.stdout for r in before] == ["first\n"] * 3
+    assert [r.result.status for r in after] == [None] * 3, after[-1].result
+    assert after[-1].stdout == "second\n"
