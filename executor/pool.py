@@ -113,6 +113,7 @@ class Member:
     warm: Warm | None = None
     streams: Streams | None = None  # a warm member's: its interpreter has them
     said: bytes = b""  # what the sandbox said so far on its socket
+    zygote: Zygote | None = None  # the zygote that made it, if one did
 
     @property
     def fits(self) -> tuple[View, Warm | None]:
@@ -325,7 +326,9 @@ class Pool:
             _remove(cgroup)
             raise
         os.set_blocking(pending.report_fd, False)
-        return Member(name, view, index, cgroup, pending)
+        member = Member(name, view, index, cgroup, pending)
+        member.zygote = self.zygote if spawner is not None else None
+        return member
 
     def _warm_up(self, member: Member, warm: Warm) -> None:
         """Give the member its interpreter's argv, environment and stdio; the
@@ -395,6 +398,10 @@ class Pool:
         if member.discarded:
             return  # another of its descriptors told first
         self._discard(member)
+        if member.zygote is not None and member.zygote is self.zygote:
+            # Its cause may be the zygote's, which would fail every one.
+            detail = f"a sandbox it made failed at step {exc.step!r}: {exc.detail}"
+            self._zygote_lost(SandboxError("zygote", detail))
         if member.on_failed is None:
             self._failed(member.name, exc)
         else:

@@ -18,6 +18,7 @@ from tests.executor.test_warm import (
     python_job,
     run,
     took_warm_interpreter,
+    warm_sandbox,
     warmed,
 )
 
@@ -82,6 +83,23 @@ async def test_a_zygote_turned_off_is_never_started():
     try:
         await warmed(backend)
 
+        assert not any(map(is_zygote, children(backend.supervisor_pids()[0])))
+    finally:
+        await backend.aclose()
+
+
+async def test_a_sandbox_of_the_zygote_that_fails_sets_the_zygote_aside(capfd):
+    # Whatever made it fail may be the zygote's and fail every sandbox it
+    # makes: the pool does without it for a while.
+    backend = WarmPool(zygote=True)
+    try:
+        _, interpreter, _ = await warm_sandbox(backend)
+        os.kill(interpreter, signal.SIGKILL)
+        log = await wait_for_log(capfd, "zygote failed")
+        ran = await run(backend, python_job(STARTED + "print('ran')"))
+
+        assert "a sandbox it made failed at step 'pool'" in log
+        assert ran.stdout.splitlines()[1:] == ["ran"]
         assert not any(map(is_zygote, children(backend.supervisor_pids()[0])))
     finally:
         await backend.aclose()
