@@ -280,21 +280,24 @@ async def http_runs(address: str, total: int, clients: int = 8) -> None:
     await asyncio.gather(*(worker() for _ in range(clients)))
 
 
-def memory(web_pid: int) -> tuple[float, float]:
-    """Resident MiB of the web process and of its supervisor."""
+def memory(web_pid: int) -> dict[str, float]:
+    """Resident MiB of the web process, its supervisor and the supervisor's
+    zygote (if it has one)."""
     supervisor = site.supervisor_of(web_pid)
-    return (
-        site.resident_bytes(web_pid) / 2**20,
-        site.resident_bytes(supervisor) / 2**20,
-    )
+    found = {"web": web_pid, "supervisor": supervisor}
+    zygote = site.zygote_of(supervisor)
+    if zygote:
+        found["zygote"] = zygote
+    return {name: site.resident_bytes(pid) / 2**20 for name, pid in found.items()}
 
 
 def memory_rows(
-    early: tuple[float, float], late: tuple[float, float], runs: int
+    early: dict[str, float], late: dict[str, float], runs: int
 ) -> list[Row]:
     """One row per process; growth within 10 % plus 2 MiB counts as noise."""
     rows = []
-    for name, before, after in zip(("web", "supervisor"), early, late, strict=True):
+    for name in [name for name in early if name in late]:
+        before, after = early[name], late[name]
         row = Row(
             f"7. {name} resident memory after {runs} runs vs after 10",
             "MiB",
