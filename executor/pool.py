@@ -3,13 +3,16 @@ isolated ahead of demand (the pool), or on demand for one stage.
 
     supervisor (Pool)  -- per member: its socket, report pipe, helper and init
                           pidfds
-      helper            the launcher: joins the member's cgroup, unshares,
-                        waits for its ids to be mapped, starts the init as the
-                        supervisor's child and exits
+      helper            the launcher (or, for a Python warm member, a clone
+                        of the zygote running the launcher's code): joins the
+                        member's cgroup, unshares, waits for its ids to be
+                        mapped, starts the init as the supervisor's child and
+                        exits
       init, pid 1       view mounted, hostname set, non-dumpable
         program child   uid 1000, no capabilities, no_new_privs; says "ready"
                         on its socket and waits for exactly one hand-over
-        (or, for an interpreter started before its run, see Warm)
+        (or, for an interpreter started before its run, see Warm: forked
+        from the zygote, executor/sandbox/zygote.py, or on a FIFO)
 
 A run stage takes a ready member whose view (the runtime's read-only paths,
 the work directory's size) matches, renames its cgroup after the stage,

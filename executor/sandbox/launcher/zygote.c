@@ -12,8 +12,8 @@
  *   executor/sandbox/zygote.py): clone(CLONE_PARENT), so that the helper is
  *   the supervisor's child as a spawned launcher is, and helper_main() in it
  *   (main.c); its program child (program.c) calls zygote_warm() on its
- *   warm-up. If the warm-up is for this interpreter (the same argv[0] and
- *   environment, a program in /work), the program child takes its run as
+ *   warm-up. If the warm-up is for this interpreter (the argv and
+ *   environment it started for), the program child takes its run as
  *   warm.c's feeder would (files, rlimits, stdio, filter), then runs the
  *   program as `python3 ./NAME` would (Modules/main.c's steps for a file)
  *   and exits as it would. Any other warm-up goes on to warm.c.
@@ -87,19 +87,12 @@ static int read_stat(unsigned long long *fields, int count)
     if (len <= 0)
         return -1;
     text[len] = '\0';
-    cursor = strrchr(text, ')');
+    cursor = strrchr(text, ')'); /* the name may hold spaces and parentheses */
     if (cursor == NULL)
         return -1;
-    cursor += 2;
-    for (; n < count && *cursor; n++) {
-        char *end;
-        fields[n] = strtoull(cursor, &end, 10);
-        if (*end == ' ')
-            end++;
-        if (end == cursor && *cursor != '-')
-            end = strchr(cursor, ' ') ? strchr(cursor, ' ') + 1 : cursor + strlen(cursor);
-        cursor = end;
-    }
+    for (char *saved, *field = strtok_r(cursor + 1, " \n", &saved);
+         field != NULL && n < count; field = strtok_r(NULL, " \n", &saved))
+        fields[n++] = strtoull(field, NULL, 10); /* the state, a letter: 0 */
     return n == count ? 0 : -1;
 }
 
