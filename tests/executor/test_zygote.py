@@ -103,3 +103,33 @@ async def test_a_sandbox_of_the_zygote_that_fails_sets_the_zygote_aside(capfd):
         assert not any(map(is_zygote, children(backend.supervisor_pids()[0])))
     finally:
         await backend.aclose()
+
+
+def open_files(pid: int, lowest: int = 0) -> dict[int, str]:
+    """What each of the process's descriptors from `lowest` on refers to."""
+    found = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        if int(fd) >= lowest:
+            try:
+                found[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except FileNotFoundError:  # closed meanwhile
+                pass
+    return found
+
+
+async def test_the_zygote_holds_no_descriptor_of_its_supervisor():
+    # It is given its stdio, its report pipe, its library and its socket
+    # (0 to 5); the supervisor's own, such as the control socket to the web
+    # process, stay the supervisor's.
+    backend = WarmPool(zygote=True)
+    try:
+        await warmed(backend)
+        supervisor = backend.supervisor_pids()[0]
+        zygote = zygote_of(supervisor)
+        theirs = open_files(zygote, lowest=3)
+        ours = set(open_files(supervisor).values())
+
+        assert not ours & set(theirs.values()), theirs
+        assert max(theirs) <= 5, theirs
+    finally:
+        await backend.aclose()

@@ -128,6 +128,8 @@ static _Noreturn void start_init(struct options *options)
 }
 
 #ifndef PLAYGROUND_ZYGOTE
+enum { ZYGOTE_FDS = 6 }; /* executor/sandbox/zygote.py gives it 0 to 5 */
+
 /* A zygote (zygote.c) starts from here: its interpreter must find, as it
  * starts, what a sandbox's would (no /etc of the host's, an empty /work),
  * so it runs in a mount namespace of its own, made by PLAN. */
@@ -143,6 +145,11 @@ static _Noreturn void zygote_exec(int argc, char **argv)
     if (split + 1 >= argc)
         fail("arguments", "usage: launcher zygote PLAN... -- INTERPRETER ARGS...");
     argv[split] = NULL;
+    /* The interpreter keeps only what it was given, on 0 to ZYGOTE_FDS - 1
+     * (stdio, the report pipe, its library, its socket): none of the
+     * supervisor's own descriptors, such as its control socket. */
+    if (syscall(SYS_close_range, ZYGOTE_FDS, ~0U, 0) != 0)
+        fail_errno("fds", "close_range");
     default_signals(); /* as a sandbox's program child starts it */
     if (unshare(CLONE_NEWNS) != 0)
         fail_errno("zygote", "unshare");
