@@ -157,11 +157,16 @@ class SupervisorConnection:
             "--zygote", "on" if self.config.zygote else "off",
             "--workdir-bytes", str(self.config.defaults["workdir_bytes"]),
         ]  # fmt: skip
-        # Our own supervisor: a fixed argv, no shell.
+        # Our own supervisor: a fixed argv, no shell. A session of its own:
+        # a terminal's Ctrl-C (or any signal to this process's group) stops
+        # the server, which then stops the supervisor in order; it must not
+        # reach the supervisor, its zygote or its sandboxes' inits, which
+        # would forward it to every program.
         return subprocess.Popen(  # nosec B603
             command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, cwd="/",
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                  "PYTHONPATH": str(PROJECT_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
+            start_new_session=True,
         )  # fmt: skip
 
     def _uid_base(self) -> int:

@@ -6,6 +6,7 @@ client a 503 that says to run it again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -19,7 +20,14 @@ from typing import Any
 
 import websockets
 
-from tests.servers import PROJECT, daphne, frames_until_closed, start_run
+from tests.servers import (
+    PROJECT,
+    children,
+    daphne,
+    frames_until_closed,
+    free_port,
+    start_run,
+)
 
 # Prints until it is stopped, well inside the time and output limits below.
 ENDLESS = "import time\nwhile True:\n    print('x', flush=True)\n    time.sleep(0.05)\n"
@@ -99,3 +107,83 @@ def audit_records(env: dict[str, str]) -> dict[str, dict[str, Any]]:
         cwd=PROJECT, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return {row["fields"]["run_id"]: row["fields"] for row in json.loads(dumped.stdout)}
+
+
+# The site as `make run` leaves it in a terminal: SIGINT at its default, so
+# that Ctrl-C reaches it, whatever the test runner's own was.
+WITH_CTRL_C = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+               "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")  # fmt: skip
+
+
+def test_ctrl_c_stops_the_site_and_leaves_nothing(tmp_path: Path) -> None:
+    # Ctrl-C signals the terminal's whole process group. Only the server may
+    # take it: the supervisor stops when the server does, in order, and its
+    # zygote and sandboxes' inits must not forward it to programs.
+    env = {**os.environ, "PLAYGROUND_VAR_DIR": str(tmp_path / "var")}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+                   cwd=PROJECT, env=env, check=True)  # fmt: skip
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-c", WITH_CTRL_C, "-m", "playground.serve",
+             "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],
+            cwd=PROJECT, env=env, stderr=stderr, start_new_session=True,
+        )  # fmt: skip
+        try:
+            supervisor = asyncio.run(two_runs(port, server))
+            os.killpg(server.pid, signal.SIGINT)
+            assert server.wait(timeout=30) == 0
+        finally:
+            server.kill()
+            server.wait()
+
+    deadline = time.monotonic() + 10  # it stops once the server has gone
+    while Path(f"/proc/{supervisor}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{supervisor}").exists()
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/playground-{supervisor}"))
+    said = log.read_text()
+    assert "Traceback" not in said and " ERROR " not in said, said
+
+
+async def two_runs(port: int, server: subprocess.Popen[bytes]) -> int:
+    """Runs that leave the pool warm (and its zygote started); the server's
+    supervisor."""
+    deadline = time.monotonic() + 60
+    while not any(
+        b"executor.supervisor" in cmdline(pid) for pid in children(server.pid)
+    ):
+        assert time.monotonic() < deadline, "the site did not start"
+        await asyncio.sleep(0.1)
+        with contextlib.suppress(OSError):
+            await over_http_hello(port)
+    for _ in range(2):
+        assert await over_http_hello(port) == "hello\n"
+    await asyncio.sleep(0.5)  # the pool refills
+    (supervisor,) = (
+        p for p in children(server.pid) if b"executor.supervisor" in cmdline(p)
+    )
+    return supervisor
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+async def over_http_hello(port: int) -> str:
+    def post() -> str:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            body = {"language": "python", "version": "*",
+                    "files": [{"content": "print('hello')"}]}  # fmt: skip
+            connection.request("POST", "/api/v2/execute", json.dumps(body),
+                               {"Content-Type": "application/json"})  # fmt: skip
+            return str(json.loads(connection.getresponse().read())["run"]["stdout"])
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(post)
