@@ -117,8 +117,8 @@ def _launcher() -> list[Error]:
 
 def _zygote(settings: config.Config) -> list[CheckMessage]:
     problem = _built(zygote.EXTENSION, "the zygote")
-    if not settings.zygote or not problem:
-        return []
+    if not settings.zygote or not problem or os.geteuid() != 0:
+        return []  # without root there is no zygote to build for
     hint = ("Python runs start their interpreter each time until `make install` "
             "builds it (scripts/launcher.sh; python3-dev)")  # fmt: skip
     return [Warning(problem, hint=hint, id="playground.W003")]
