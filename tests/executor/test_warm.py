@@ -25,6 +25,7 @@ from executor.events import Output, StageExited
 from executor.job import File, Job, Stage, new_run_id
 from executor.limits import MIB, Limits
 from executor.results import StageResult
+from executor.sandbox import namespaces
 from tests.conftest import (
     _cmdline,
     children,
@@ -334,9 +335,11 @@ async def test_a_warm_program_finds_nothing_of_the_host_in_its_memory(warm_pool)
     assert ran.stdout.splitlines()[1:] == ["[] True"], ran.stderr
 
 
-# The program's stack, searched for host pids that its helper or init held
-# on theirs: the supervisor's (as a number), their own (as text, for the
-# cgroup). A program started anew has none of them.
+# The program's stack, searched for host pids that the zygote, the helper or
+# the init held on theirs: the supervisor's (as text, or as a number where
+# the helper keeps it after the namespace flags, or as the 64 bits that a
+# parse of /proc/self/stat gives it), their own (as text, for the cgroup).
+# A program started anew has none of them.
 STACK_SEARCH = """
 import re, struct
 with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
@@ -345,7 +348,8 @@ with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
     mem.seek(start)
     stack = mem.read(end - start)
 print(re.findall(rb"(?<![0-9])[0-9]{3,}(?![0-9])", stack))
-print(struct.pack("<i", SUPERVISOR) in stack)
+print(struct.pack("<Qi", NAMESPACES, SUPERVISOR) in stack,
+      struct.pack("<Q", SUPERVISOR) in stack)
 """
 
 
@@ -354,10 +358,12 @@ async def test_a_warm_program_finds_no_host_pid_on_its_stack(warm_pool):
     await warmed(warm_pool)
     supervisor = str(warm_pool.supervisor_pids()[0])
 
-    ran = await warm_run(warm_pool, STACK_SEARCH.replace("SUPERVISOR", supervisor),
-                         limits)  # fmt: skip
+    search = STACK_SEARCH.replace("SUPERVISOR", supervisor)
+    search = search.replace("NAMESPACES", str(namespaces.ALL))
 
-    assert ran.stdout.splitlines()[1:] == ["[]", "False"], ran.stderr
+    ran = await warm_run(warm_pool, search, limits)
+
+    assert ran.stdout.splitlines()[1:] == ["[]", "False False"], ran.stderr
 
 
 async def warm_run(backend: WarmPool, code: str, limits: Limits) -> Ran:

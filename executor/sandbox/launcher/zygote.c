@@ -75,7 +75,9 @@ static int set_command_line(PyObject *argv)
     return count >= 2 ? 0 : -1;
 }
 
-/* Fields of /proc/self/stat, from field 3 (after the name) on. */
+/* Fields of /proc/self/stat, from field 3 (after the name) on. The text
+ * (and the caller's fields, once used) are wiped: they hold the parent's
+ * pid, the supervisor's in the zygote, which its forks' stacks inherit. */
 static int read_stat(unsigned long long *fields, int count)
 {
     char text[2048], *cursor;
@@ -93,6 +95,7 @@ static int read_stat(unsigned long long *fields, int count)
     for (char *saved, *field = strtok_r(cursor + 1, " \n", &saved);
          field != NULL && n < count; field = strtok_r(NULL, " \n", &saved))
         fields[n++] = strtoull(field, NULL, 10); /* the state, a letter: 0 */
+    explicit_bzero(text, sizeof text);
     return n == count ? 0 : -1;
 }
 
@@ -126,6 +129,7 @@ static int find_process_args(void)
         return -1;
     process_args = (char *)(uintptr_t)FIELD(48);
     process_args_len = (size_t)(FIELD(49) - FIELD(48));
+    explicit_bzero(fields, sizeof fields);
     return 0;
 }
 
@@ -151,6 +155,7 @@ static int point_command_line(void)
     map.env_start = FIELD(50);
     map.env_end = FIELD(51);
     map.exe_fd = (uint32_t)-1;
+    explicit_bzero(fields, sizeof fields);
     return prctl(PR_SET_MM, PR_SET_MM_MAP, &map, sizeof map, 0);
 }
 
