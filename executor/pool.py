@@ -42,10 +42,11 @@ from dataclasses import dataclass
 from executor.errors import SandboxError
 from executor.job import Job, Stage
 from executor.loop import Loop
-from executor.sandbox import cgroups, handover, launch, zygote
+from executor.sandbox import cgroups, handover, launch
 from executor.sandbox.launch import Launched, Pending
 from executor.sandbox.zygote import Zygote
 from executor.stage import Streams, give_stdio
+from executor.zygotes import Zygotes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,6 @@ View = tuple[tuple[str, ...], int]
 # only the launcher's own processes.
 IDLE_LIMITS = cgroups.CgroupLimits(64 * 1024 * 1024, 3, 1.0)
 FIRST_BACKOFF_SECONDS = 0.5
-ZYGOTE_RETRY_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 30.0
 # A source encoding declaration on a program's first or second line (PEP
 # 263); Python's lines end at "\n", "\r\n" or a lone "\r", however long they
@@ -175,12 +175,7 @@ class Pool:
         self.numbers = itertools.count()
         self.backoff = 0.0
         self.retry_at = 0.0
-        # The zygote that makes warm members of one kind (argv, environment
-        # and view), or None; after a failure the pool does without it for a
-        # while.
-        self.zygote: Zygote | None = None
-        self.zygote_kind: tuple[object, ...] = ()
-        self.zygote_retry_at = 0.0 if zygote else math.inf
+        self.zygotes = Zygotes(root, loop, zygote)
 
     def take(
         self, view: View, limits: cgroups.CgroupLimits, warm: Warm | None = None
@@ -223,7 +218,7 @@ class Pool:
         except SandboxError as exc:
             self.ids.append(index)
             if exc.step == "zygote":
-                self._zygote_lost(exc)
+                self.zygotes.lost(exc)
             self._failed(name, exc)
             return
         self.members.append(member)
@@ -253,7 +248,7 @@ class Pool:
             self.ids.append(index)
             if exc.step != "zygote":
                 raise
-            self._zygote_lost(exc)
+            self.zygotes.lost(exc)
             return self.launch_for(name, view, limits, ready, failed)
         member.on_ready, member.on_failed = ready, failed
         self._watch(member)
@@ -273,43 +268,10 @@ class Pool:
 
     def _zygote_for(self, view: View, warm: Warm | None) -> launch.Spawner | None:
         """How to start a member to be warmed so: by the zygote of that kind,
-        started if need be, or (None) by the launcher alone."""
-        if warm is None or not zygote.usable(warm.argv[0]):
+        or (None) by the launcher alone."""
+        if warm is None:
             return None
-        if self.zygote is None and time.monotonic() < self.zygote_retry_at:
-            return None
-        kind = (warm.argv, warm.env, view[0], zygote.fingerprint(list(view[0])))
-        if self.zygote is not None and self.zygote_kind != kind:
-            self._end_zygote()
-        if self.zygote is None:
-            try:
-                self.zygote = Zygote.start(
-                    list(warm.argv), dict(warm.env), self.root, list(view[0])
-                )
-            except SandboxError as exc:
-                self._zygote_lost(exc)
-                return None
-            self.zygote_kind = kind
-            self.loop.watch(self.zygote.pidfd, read=self._on_zygote_exit)
-        return self.zygote.spawn
-
-    def _on_zygote_exit(self) -> None:
-        if self.zygote is not None:
-            self.zygote.reap()
-            self._zygote_lost(self.zygote.ended("it exited"))
-
-    def _zygote_lost(self, exc: SandboxError) -> None:
-        log.error("zygote failed at step %r: %s; for %.0fs, its runs start their "
-                  "interpreter each time", exc.step, exc.detail,
-                  ZYGOTE_RETRY_SECONDS)  # fmt: skip
-        self.zygote_retry_at = time.monotonic() + ZYGOTE_RETRY_SECONDS
-        self._end_zygote()
-
-    def _end_zygote(self) -> None:
-        if self.zygote is not None:
-            self.loop.unwatch(self.zygote.pidfd)
-            self.zygote.close()
-            self.zygote = None
+        return self.zygotes.spawner(warm.argv, warm.env, view[0])
 
     def _launch(
         self,
@@ -330,7 +292,7 @@ class Pool:
             raise
         os.set_blocking(pending.report_fd, False)
         member = Member(name, view, index, cgroup, pending)
-        member.zygote = self.zygote if spawner is not None else None
+        member.zygote = self.zygotes.current if spawner is not None else None
         return member
 
     def _warm_up(self, member: Member, warm: Warm) -> None:
@@ -401,10 +363,7 @@ class Pool:
         if member.discarded:
             return  # another of its descriptors told first
         self._discard(member)
-        if member.zygote is not None and member.zygote is self.zygote:
-            # Its cause may be the zygote's, which would fail every one.
-            detail = f"a sandbox it made failed at step {exc.step!r}: {exc.detail}"
-            self._zygote_lost(SandboxError("zygote", detail))
+        self.zygotes.sandbox_failed(member.zygote, exc)
         if member.on_failed is None:
             self._failed(member.name, exc)
         else:
@@ -446,7 +405,7 @@ class Pool:
         """End every idle member and the zygote (the supervisor is stopping)."""
         for member in list(self.members):
             self._discard(member)
-        self._end_zygote()
+        self.zygotes.close()
 
 
 def discard(member: Member) -> None:
