@@ -24,6 +24,7 @@ from bench import site  # noqa: E402
 from executor import config  # noqa: E402
 from executor.backends.local import SupervisorConnection  # noqa: E402
 from executor.job import Job, Stage, new_run_id  # noqa: E402
+from tests import servers  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 BIG_OUTPUT_BYTES = 20_000_000
@@ -285,7 +286,7 @@ def memory(web_pid: int) -> dict[str, float]:
     zygote (if it has one)."""
     supervisor = site.supervisor_of(web_pid)
     found = {"web": web_pid, "supervisor": supervisor}
-    zygote = site.zygote_of(supervisor)
+    zygote = servers.zygote_of(supervisor)
     if zygote:
         found["zygote"] = zygote
     return {name: site.resident_bytes(pid) / 2**20 for name, pid in found.items()}

@@ -21,7 +21,8 @@ from typing import Any
 
 import websockets
 
-from tests.servers import children, daphne
+from tests import servers
+from tests.servers import daphne
 
 HELLO = 'print("hello")'
 
@@ -133,20 +134,9 @@ def resident_bytes(pid: int) -> int:
     return 0
 
 
-def zygote_of(supervisor: int) -> int:
-    """The supervisor's zygote (executor/sandbox/zygote.py), or 0."""
-    for child in children(supervisor):
-        try:
-            if b"_playground_zygote" in Path(f"/proc/{child}/cmdline").read_bytes():
-                return child
-        except OSError:  # a sandbox's init, gone since it was listed
-            continue
-    return 0
-
-
 def supervisor_of(web_pid: int) -> int:
-    """The supervisor the web process started (its only python child)."""
-    for child in children(web_pid):
-        if b"executor.supervisor" in Path(f"/proc/{child}/cmdline").read_bytes():
-            return child
-    raise RuntimeError("the web process has no supervisor yet")
+    """The supervisor the web process started."""
+    supervisor = servers.supervisor_of(web_pid)
+    if not supervisor:
+        raise RuntimeError("the web process has no supervisor yet")
+    return supervisor

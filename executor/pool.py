@@ -217,8 +217,6 @@ class Pool:
                                   spawner)  # fmt: skip
         except SandboxError as exc:
             self.ids.append(index)
-            if exc.step == "zygote":
-                self.zygotes.lost(exc)
             self._failed(name, exc)
             return
         self.members.append(member)
@@ -248,8 +246,7 @@ class Pool:
             self.ids.append(index)
             if exc.step != "zygote":
                 raise
-            self.zygotes.lost(exc)
-            return self.launch_for(name, view, limits, ready, failed)
+            return self.launch_for(name, view, limits, ready, failed)  # set aside
         member.on_ready, member.on_failed = ready, failed
         self._watch(member)
         if spawner is not None and warm is not None:

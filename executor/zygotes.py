@@ -5,6 +5,7 @@ the pool then makes those sandboxes with the launcher alone."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -53,7 +54,17 @@ class Zygotes:
                 return None
             self.kind = kind
             self.loop.watch(self.current.pidfd, read=self._on_exit)
-        return self.current.spawn
+        return functools.partial(self._spawn, self.current)
+
+    def _spawn(self, by: Zygote, argv: list[str], given: list[int]) -> int:
+        """A helper made by `by`; a zygote that fails to make one is set
+        aside (the error still goes to the caller)."""
+        try:
+            return by.spawn(argv, given)
+        except SandboxError as exc:
+            if by is self.current:
+                self.lost(exc)
+            raise
 
     def sandbox_failed(self, made_by: Zygote | None, exc: SandboxError) -> None:
         """A sandbox failed before its run: if the current zygote made it,

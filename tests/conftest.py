@@ -25,7 +25,7 @@ from executor.backends.local import LocalBackend
 from executor.requests import build_job
 from playground.api.results import collect
 from playground.registry import registry
-from tests.servers import children, daphne, free_port
+from tests.servers import children, cmdline, daphne, free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -127,10 +127,7 @@ def _descends_from(pid: int, ancestors: set[int]) -> bool:
 
 
 def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0")
-    except OSError:
-        return b""
+    return cmdline(pid).rstrip(b"\0")
 
 
 def _group(pid: int) -> str:

@@ -75,6 +75,30 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
+def cmdline(pid: int) -> bytes:
+    """A process's command line, its arguments NUL-separated; empty once it
+    has ended."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def child_running(pid: int, marker: bytes) -> int:
+    """The first child of `pid` whose command line holds `marker`, or 0."""
+    return next((child for child in children(pid) if marker in cmdline(child)), 0)
+
+
+def supervisor_of(web_pid: int) -> int:
+    """The supervisor a web process started, or 0."""
+    return child_running(web_pid, b"executor.supervisor")
+
+
+def zygote_of(supervisor: int) -> int:
+    """A supervisor's zygote (executor/sandbox/zygote.py), or 0."""
+    return child_running(supervisor, b"_playground_zygote")
+
+
 async def start_run(socket: Any, source: str, language: str = "python") -> None:
     """Send `init` for `source` on an open /api/v2/connect socket."""
     init = {"type": "init", "language": language, "version": "*",

@@ -25,6 +25,16 @@ def apply(stdin: int, stdout: int, stderr: int, report: int) -> int:
     return REPORT_FD
 
 
+def sealed(name: str, data: bytes) -> int:
+    """`data` in a memory file that no one can write, grow or shrink again:
+    what the launcher and the zygote are given to read or load."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.write(fd, data)
+    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals | fcntl.F_SEAL_WRITE)
+    return fd
+
+
 def close_all_but(keep: set[int]) -> None:
     """Close every descriptor not in `keep`: no host file reaches the sandbox."""
     low = 0

@@ -134,16 +134,23 @@ def _plan(root: str, readonly_paths: tuple[str, ...], workdir_bytes: int) -> lis
 
 
 def _spawn(argv: list[str], given: list[int]) -> int:
-    """posix_spawn the launcher with `given` on descriptors 3 to 7; copied
+    """posix_spawn the launcher with `given` on descriptors 3 to 7."""
+    try:
+        return spawn_with(argv, {}, given, LAUNCHER_FDS.start)
+    except FileNotFoundError as exc:
+        raise SandboxError("launcher", f"{argv[0]} is not built: run `make "
+                           "install` (scripts/launcher.sh)") from exc  # fmt: skip
+
+
+def spawn_with(argv: list[str], env: dict[str, str], given: list[int],
+               first: int) -> int:  # fmt: skip
+    """posix_spawn `argv` with `given` on descriptors `first` on; copied
     above them first, so that no dup2 overwrites another source."""
     moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in given]
     try:
         actions = [(os.POSIX_SPAWN_DUP2, fd, target)
-                   for fd, target in zip(moved, LAUNCHER_FDS, strict=True)]  # fmt: skip
-        return os.posix_spawn(argv[0], argv, {}, file_actions=actions)
-    except FileNotFoundError as exc:
-        raise SandboxError("launcher", f"{argv[0]} is not built: run `make "
-                           "install` (scripts/launcher.sh)") from exc  # fmt: skip
+                   for target, fd in enumerate(moved, start=first)]  # fmt: skip
+        return os.posix_spawn(argv[0], argv, env, file_actions=actions)
     finally:
         for fd in moved:
             os.close(fd)
@@ -275,6 +282,11 @@ def failure_from(report_r: int, default_step: str) -> SandboxError:
         data = os.read(report_r, 65536)
     except OSError:
         data = b""
+    return failure_in(data, default_step)
+
+
+def failure_in(data: bytes, default_step: str) -> SandboxError:
+    """The error that report frames tell, or a generic one for the step."""
     frames = list(Decoder().feed(data))
     for frame in frames:
         if frame.type == "setup_failed":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 import socket
 import tempfile
@@ -25,6 +24,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import pyseccomp as sc
+
+from executor.sandbox import fds
 
 ALLOWED = """
 read write readv writev pread64 pwrite64 preadv pwritev preadv2 pwritev2 open
@@ -131,11 +132,7 @@ def program() -> bytes:
 def program_fd() -> int:
     """The compiled filter in a sealed memory file, for the launcher to read:
     one per supervisor, never written again."""
-    fd = os.memfd_create("seccomp", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    os.write(fd, program())
-    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
-    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals | fcntl.F_SEAL_WRITE)
-    return fd
+    return fds.sealed("seccomp", program())
 
 
 class _SockFprog(ctypes.Structure):

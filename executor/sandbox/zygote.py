@@ -19,7 +19,6 @@ why and makes its sandboxes with the launcher alone, as for any runtime.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import socket
@@ -27,8 +26,7 @@ import struct
 from pathlib import Path
 
 from executor.errors import SandboxError
-from executor.messages import Decoder
-from executor.sandbox import launch, mounts
+from executor.sandbox import fds, launch, mounts
 
 # The interpreter the extension is built for (scripts/launcher.sh).
 INTERPRETER = "/usr/bin/python3"
@@ -123,10 +121,8 @@ class Zygote:
         said = b""
         while chunk := os.read(report_r, 65536):  # until exec closes it
             said += chunk
-        for frame in Decoder().feed(said):
-            if frame.type == "setup_failed":
-                header = frame.header
-                raise SandboxError(header["step"], header["detail"])
+        if said:
+            raise launch.failure_in(said, "zygote")
         self.sock.settimeout(START_SECONDS)
         try:
             said = self.sock.recv(1)
@@ -189,22 +185,12 @@ def _library() -> int:
         data = EXTENSION.read_bytes()
     except OSError as exc:
         raise SandboxError("zygote", f"{EXTENSION}: {exc.strerror}") from exc
-    fd = os.memfd_create("playground-zygote", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    os.write(fd, data)
-    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
-    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals | fcntl.F_SEAL_WRITE)
-    return fd
+    return fds.sealed("playground-zygote", data)
 
 
 def _spawn(argv: list[str], env: dict[str, str], given: list[int]) -> int:
     """posix_spawn the launcher with `given` on descriptors 0 to 5."""
-    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in given]
     try:
-        actions = [(os.POSIX_SPAWN_DUP2, fd, target)
-                   for target, fd in enumerate(moved)]  # fmt: skip
-        return os.posix_spawn(argv[0], argv, env, file_actions=actions)
+        return launch.spawn_with(argv, env, given, 0)
     except OSError as exc:
         raise SandboxError("zygote", f"{argv[0]}: {exc.strerror}") from exc
-    finally:
-        for fd in moved:
-            os.close(fd)

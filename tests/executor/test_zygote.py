@@ -24,11 +24,7 @@ from tests.executor.test_warm import (
     warm_sandbox,
     warmed,
 )
-
-
-def zygote_of(supervisor: int) -> int:
-    (zygote,) = (pid for pid in children(supervisor) if is_zygote(pid))
-    return zygote
+from tests.servers import zygote_of
 
 
 async def gone(pid: int) -> bool:
@@ -51,7 +47,9 @@ async def started(backend: WarmPool) -> tuple[int, int]:
     own event loop: a backend's supervisor serves the loop that started it.)"""
     await warmed(backend)
     supervisor = backend.supervisor_pids()[0]
-    return supervisor, zygote_of(supervisor)
+    zygote = zygote_of(supervisor)
+    assert zygote, "the warm pool has no zygote"
+    return supervisor, zygote
 
 
 async def test_the_zygote_ends_with_its_supervisor(zygote_pool):

@@ -22,16 +22,17 @@ import websockets
 
 from tests.servers import (
     PROJECT,
-    children,
     daphne,
     frames_until_closed,
     free_port,
     start_run,
+    supervisor_of,
 )
 
 # Prints until it is stopped, well inside the time and output limits below.
 ENDLESS = "import time\nwhile True:\n    print('x', flush=True)\n    time.sleep(0.05)\n"
 PAYLOAD = {"language": "python", "version": "*", "files": [{"content": ENDLESS}]}
+HELLO = {"language": "python", "version": "*", "files": [{"content": "print('hello')"}]}
 RUNS_EACH_WAY = 3
 
 
@@ -83,11 +84,11 @@ async def on_websocket(port: int) -> tuple[list[dict[str, Any]], int | None]:
     return frames, socket.close_code
 
 
-async def over_http(port: int) -> tuple[int, dict[str, Any]]:
+async def over_http(port: int, payload: Any = PAYLOAD) -> tuple[int, dict[str, Any]]:
     def post() -> tuple[int, dict[str, Any]]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
-            connection.request("POST", "/api/v2/execute", json.dumps(PAYLOAD),
+            connection.request("POST", "/api/v2/execute", json.dumps(payload),
                                {"Content-Type": "application/json"})  # fmt: skip
             response = connection.getresponse()
             return response.status, json.loads(response.read())
@@ -151,39 +152,13 @@ async def two_runs(port: int, server: subprocess.Popen[bytes]) -> int:
     """Runs that leave the pool warm (and its zygote started); the server's
     supervisor."""
     deadline = time.monotonic() + 60
-    while not any(
-        b"executor.supervisor" in cmdline(pid) for pid in children(server.pid)
-    ):
+    while not supervisor_of(server.pid):  # started by the first run
         assert time.monotonic() < deadline, "the site did not start"
         await asyncio.sleep(0.1)
         with contextlib.suppress(OSError):
-            await over_http_hello(port)
+            await over_http(port, HELLO)
     for _ in range(2):
-        assert await over_http_hello(port) == "hello\n"
+        _, answer = await over_http(port, HELLO)
+        assert answer["run"]["stdout"] == "hello\n"
     await asyncio.sleep(0.5)  # the pool refills
-    (supervisor,) = (
-        p for p in children(server.pid) if b"executor.supervisor" in cmdline(p)
-    )
-    return supervisor
-
-
-def cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-async def over_http_hello(port: int) -> str:
-    def post() -> str:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            body = {"language": "python", "version": "*",
-                    "files": [{"content": "print('hello')"}]}  # fmt: skip
-            connection.request("POST", "/api/v2/execute", json.dumps(body),
-                               {"Content-Type": "application/json"})  # fmt: skip
-            return str(json.loads(connection.getresponse().read())["run"]["stdout"])
-        finally:
-            connection.close()
-
-    return await asyncio.to_thread(post)
+    return supervisor_of(server.pid)

@@ -62,6 +62,14 @@ struct file {
     uint64_t size;
 };
 
+/* The kernel's struct sigaction (x86-64 and arm64 alike). */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 struct filter {
     void *code;
     size_t len; /* bytes: a multiple of 8 */
@@ -117,6 +125,7 @@ void load_filter(const struct filter *filter);
 _Noreturn void exec_program(char **argv, char **env);
 
 /* warm.c */
+int same_strings(char **one, char **other);
 _Noreturn void warm_main(struct run *warm, const struct filter *filter, int to_init);
 
 #endif

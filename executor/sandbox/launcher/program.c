@@ -41,14 +41,6 @@ static const struct {
     [MESSAGE_WARM_RUN] = {"PGR1", 0},
 };
 
-/* The kernel's struct sigaction (x86-64 and arm64 alike). */
-struct kernel_sigaction {
-    void (*handler)(int);
-    unsigned long flags;
-    void (*restorer)(void);
-    uint64_t mask;
-};
-
 /* Every signal unblocked and at its default action, as the Python path
  * leaves them. The system call, not sigaction(): glibc refuses the two
  * real-time signals it reserves (32 and 33), yet its posix_spawn left them

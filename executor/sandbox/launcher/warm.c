@@ -50,7 +50,7 @@ static const char *program_name(char **argv)
     return argv[1] + 2;
 }
 
-static int same_strings(char **one, char **other)
+int same_strings(char **one, char **other)
 {
     for (; *one && *other; one++, other++)
         if (strcmp(*one, *other) != 0)

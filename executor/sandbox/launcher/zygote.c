@@ -47,13 +47,6 @@
  * then python3 ends by SIGINT (pycore_pylifecycle.h). */
 extern int _Py_UnhandledKeyboardInterrupt;
 
-struct kernel_sigaction {
-    void (*handler)(int);
-    unsigned long flags;
-    void (*restorer)(void);
-    uint64_t mask;
-};
-
 /* A program's command line (/proc/PID/cmdline), as its argv fills it
  * exactly after exec. The init blanks the zygote's own, which it shows. */
 static char command_line[4096];
@@ -189,14 +182,6 @@ static void restore_signal_actions(void)
 }
 
 /* --- the program child: a run for the started interpreter ------------- */
-
-static int same_strings(char **one, char **other)
-{
-    for (; *one && *other; one++, other++)
-        if (strcmp(*one, *other) != 0)
-            return 0;
-    return *one == NULL && *other == NULL;
-}
 
 /* Whether the warm-up wants this interpreter: the argv and environment it
  * started for, its program ./NAME in /work. */
